@@ -1,0 +1,35 @@
+# The two commands a newcomer needs:   make repro   |   make test
+# Everything installs into ./.venv.  CPU machines get the pinned on-disk torch CPU wheel first, so
+# that no dependency pulls a multi-GB CUDA build.  On a GPU machine that already has PyTorch:
+#   make setup VENV_FLAGS=--system-site-packages TORCH_SPEC=
+PYTHON      ?= python3
+VENV        ?= .venv
+VENV_FLAGS  ?=
+TORCH_SPEC  ?= torch==2.13.0
+PY          := $(VENV)/bin/python
+PIP         := $(PY) -m pip
+STAMP       := $(VENV)/.installed
+
+.PHONY: setup repro test lab clean-reports
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(PIP) install -q --upgrade pip
+	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install -q "$(TORCH_SPEC)"; fi
+	$(PIP) install -q -e ".[pipeline,dev]"
+	$(PY) -m ipykernel install --sys-prefix --name nasa_lib --display-name "nasa_lib (Python 3)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set up, then run the whole DVC pipeline on the embedded default profile (params.yaml).
+repro: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+
+## Set up, then run the test suite (CPU, offline; GPU tests skip without a GPU).
+test: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n 2
+
+## Open the notebooks in JupyterLab with the project's kernel.
+lab: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab notebooks/

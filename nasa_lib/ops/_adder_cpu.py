@@ -1,0 +1,374 @@
+"""The fast CPU path of the adder convolution: a small C library built with gcc, called by ctypes.
+
+Why C and not ``torch.utils.cpp_extension``: the kernels need no PyTorch headers (they take raw
+pointers), so gcc builds them in about a second instead of a minute, on any machine with gcc and
+without Python development headers.  The library is cached under
+``$NASA_LIB_CACHE_DIR`` (default ``~/.cache/nasa_lib``) keyed by the source, the flags, the
+compiler version and the CPU's model and flags (it is built with ``-march=native``).  If gcc is
+missing or the build fails, :func:`available` returns False and the caller falls back to the
+pure-torch path (``_adder_torch``); set ``NASA_LIB_ADDER_CPU=torch`` to force that fallback.
+
+Work layout, per image (one image is the unit of work of one thread, so no locking is needed):
+
+* ``im2col`` writes the receptive fields into a *packed* column buffer ``[LB][J_total][PW]``:
+  output positions in blocks of ``PW`` (16 floats / 8 doubles, two AVX2 vectors), so a block of
+  one row ``j`` is one contiguous, aligned run and a block of all rows fits in L1/L2.
+* forward:  ``y[k, l] = -sum_j |cols[j, l] - w[k, j]|`` with a 4 (k) x PW (l) register tile;
+  one load of a column row serves four filters.
+* input gradient: ``dcols[j, l] = sum_k clamp(w[k, j] - cols[j, l], -1, 1) * g[k, l]`` with a
+  4 (j) x PW (l) register tile, then ``col2im`` adds the columns back into ``dx``.
+
+Extra memory: per thread one packed column buffer (and for the backward a packed gradient block
+and a second column buffer), i.e. a few times ``R*S`` one image, independent of the batch size.
+The weight gradient does not come from here: ``adder.py`` gets it from the convolution
+weight-gradient (oneDNN on CPU) minus ``w * sum(g)``.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+_C_SOURCE = r"""
+#include <stddef.h>
+#include <string.h>
+
+/* Clamp without NaN-preserving branches so gcc emits vminps/vmaxps. */
+#define CLAMP1(t) ((t) < -1 ? -1 : ((t) > 1 ? 1 : (t)))
+
+#define DEFINE_ADDER_KERNELS(T, PW, SFX, ABS)                                                    \
+                                                                                                 \
+/* cols[lb][j][ll] = x_pad[c, p*st + r, q*st + s] for l = lb*PW + ll = p*Q + q < L, else 0. */    \
+static void im2col_##SFX(const T *x, T *cols, long C, long H, long W, long R, long S,           \
+                         long st, long pad, long P, long Q, long LB) {                           \
+    const long J = C * R * S, L = P * Q;                                                         \
+    for (long c = 0; c < C; c++)                                                                 \
+    for (long r = 0; r < R; r++)                                                                 \
+    for (long s = 0; s < S; s++) {                                                               \
+        const long j = (c * R + r) * S + s;                                                      \
+        const T *xc = x + c * H * W;                                                             \
+        long l = 0;                                                                              \
+        for (long p = 0; p < P; p++) {                                                           \
+            const long h = p * st + r - pad;                                                     \
+            const int row_ok = h >= 0 && h < H;                                                  \
+            for (long q = 0; q < Q; q++, l++) {                                                  \
+                const long w = q * st + s - pad;                                                 \
+                cols[((l / PW) * J + j) * PW + l % PW] =                                         \
+                    (row_ok && w >= 0 && w < W) ? xc[h * W + w] : (T)0;                          \
+            }                                                                                    \
+        }                                                                                        \
+        for (; l < LB * PW; l++) cols[((l / PW) * J + j) * PW + l % PW] = (T)0;                  \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* dx[c, h, w] += dcols[j, l] for every (j, l) whose tap lands inside the image. */              \
+static void col2im_add_##SFX(const T *dcols, T *dx, long C, long H, long W, long R, long S,     \
+                             long st, long pad, long P, long Q) {                                \
+    const long J = C * R * S;                                                                    \
+    for (long c = 0; c < C; c++)                                                                 \
+    for (long r = 0; r < R; r++)                                                                 \
+    for (long s = 0; s < S; s++) {                                                               \
+        const long j = (c * R + r) * S + s;                                                      \
+        T *dxc = dx + c * H * W;                                                                 \
+        for (long p = 0; p < P; p++) {                                                           \
+            const long h = p * st + r - pad;                                                     \
+            if (h < 0 || h >= H) continue;                                                       \
+            for (long q = 0; q < Q; q++) {                                                       \
+                const long w = q * st + s - pad, l = p * Q + q;                                  \
+                if (w >= 0 && w < W) dxc[h * W + w] += dcols[((l / PW) * J + j) * PW + l % PW];  \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* One group of one image: y[k0 + k, l] = -sum_j |cols[j0 + j, l] - wt[j, k]|.                   \
+   wt is this group's weight transposed to [J][Kg]; y points at the image's output [K][L]. */    \
+static void fwd_group_##SFX(const T *cols, const T *wt, T *y, long Jt, long j0, long J,         \
+                            long Kg, long k0, long L, long LB) {                                 \
+    for (long lb = 0; lb < LB; lb++) {                                                           \
+        const T *xb = cols + (lb * Jt + j0) * PW;                                                \
+        const long n_valid = (L - lb * PW) < PW ? (L - lb * PW) : PW;                            \
+        long k = 0;                                                                              \
+        for (; k + 4 <= Kg; k += 4) {                                                            \
+            T acc[4][PW];                                                                        \
+            memset(acc, 0, sizeof(acc));                                                         \
+            for (long j = 0; j < J; j++) {                                                       \
+                const T *xr = xb + j * PW, *wr = wt + j * Kg + k;                                \
+                _Pragma("GCC unroll 4")                                                          \
+                for (int kk = 0; kk < 4; kk++) {                                                 \
+                    const T wv = wr[kk];                                                         \
+                    _Pragma("GCC unroll 16")                                                     \
+                    for (int ll = 0; ll < PW; ll++) acc[kk][ll] += ABS(xr[ll] - wv);             \
+                }                                                                                \
+            }                                                                                    \
+            for (int kk = 0; kk < 4; kk++) {                                                     \
+                T *yr = y + (k0 + k + kk) * L + lb * PW;                                         \
+                for (long ll = 0; ll < n_valid; ll++) yr[ll] = -acc[kk][ll];                     \
+            }                                                                                    \
+        }                                                                                        \
+        for (; k < Kg; k++) {                                                                    \
+            T acc[PW];                                                                           \
+            memset(acc, 0, sizeof(acc));                                                         \
+            for (long j = 0; j < J; j++) {                                                       \
+                const T *xr = xb + j * PW;                                                       \
+                const T wv = wt[j * Kg + k];                                                     \
+                _Pragma("GCC unroll 16")                                                         \
+                for (int ll = 0; ll < PW; ll++) acc[ll] += ABS(xr[ll] - wv);                     \
+            }                                                                                    \
+            T *yr = y + (k0 + k) * L + lb * PW;                                                  \
+            for (long ll = 0; ll < n_valid; ll++) yr[ll] = -acc[ll];                             \
+        }                                                                                        \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* One group of one image: dcols[j0 + j, l] = sum_k clamp(w[k, j] - cols[j0 + j, l]) * g[k0+k, l]. \
+   w is this group's weight rows [Kg][J]; gp is the image's packed gradient [LB][K][PW]. */      \
+static void dx_group_##SFX(const T *cols, const T *w, const T *gp, T *dcols, long Jt, long j0,  \
+                           long J, long K, long Kg, long k0, long LB) {                          \
+    for (long lb = 0; lb < LB; lb++) {                                                           \
+        const T *gb = gp + (lb * K + k0) * PW;                                                   \
+        long j = 0;                                                                              \
+        for (; j + 4 <= J; j += 4) {                                                             \
+            const T *xb = cols + (lb * Jt + j0 + j) * PW;                                        \
+            T xv[4][PW], acc[4][PW];                                                             \
+            memcpy(xv, xb, sizeof(xv));                                                          \
+            memset(acc, 0, sizeof(acc));                                                         \
+            for (long k = 0; k < Kg; k++) {                                                      \
+                const T *gr = gb + k * PW, *wr = w + k * J + j;                                  \
+                _Pragma("GCC unroll 4")                                                          \
+                for (int jj = 0; jj < 4; jj++) {                                                 \
+                    const T wv = wr[jj];                                                         \
+                    _Pragma("GCC unroll 16")                                                     \
+                    for (int ll = 0; ll < PW; ll++) {                                            \
+                        const T t = wv - xv[jj][ll];                                             \
+                        acc[jj][ll] += CLAMP1(t) * gr[ll];                                       \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+            memcpy(dcols + (lb * Jt + j0 + j) * PW, acc, sizeof(acc));                           \
+        }                                                                                        \
+        for (; j < J; j++) {                                                                     \
+            const T *xr = cols + (lb * Jt + j0 + j) * PW;                                        \
+            T acc[PW];                                                                           \
+            memset(acc, 0, sizeof(acc));                                                         \
+            for (long k = 0; k < Kg; k++) {                                                      \
+                const T *gr = gb + k * PW;                                                       \
+                const T wv = w[k * J + j];                                                       \
+                _Pragma("GCC unroll 16")                                                         \
+                for (int ll = 0; ll < PW; ll++) {                                                \
+                    const T t = wv - xr[ll];                                                     \
+                    acc[ll] += CLAMP1(t) * gr[ll];                                               \
+                }                                                                                \
+            }                                                                                    \
+            memcpy(dcols + (lb * Jt + j0 + j) * PW, acc, sizeof(acc));                           \
+        }                                                                                        \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* Forward of images [n0, n1).  x [N][C][H][W], wt [G][J][Kg], y [N][K][P*Q];                   \
+   cols: scratch of LB*C*R*S*PW elements owned by the calling thread. */                         \
+void adder_forward_##SFX(const T *x, const T *wt, T *y, long n0, long n1, long C, long H,       \
+                         long W, long K, long R, long S, long st, long pad, long G, long P,      \
+                         long Q, T *cols) {                                                      \
+    const long L = P * Q, LB = (L + PW - 1) / PW, Jt = C * R * S, J = Jt / G, Kg = K / G;         \
+    for (long n = n0; n < n1; n++) {                                                             \
+        im2col_##SFX(x + n * C * H * W, cols, C, H, W, R, S, st, pad, P, Q, LB);                 \
+        for (long g = 0; g < G; g++)                                                             \
+            fwd_group_##SFX(cols, wt + g * J * Kg, y + n * K * L, Jt, g * J, J, Kg, g * Kg, L,   \
+                            LB);                                                                 \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* Input gradient of images [n0, n1).  w [K][J] (the weight as stored), gy [N][K][P*Q],          \
+   dx [N][C][H][W] (overwritten); cols, dcols: LB*C*R*S*PW, gp: LB*K*PW scratch elements. */    \
+void adder_grad_input_##SFX(const T *x, const T *w, const T *gy, T *dx, long n0, long n1,       \
+                            long C, long H, long W, long K, long R, long S, long st, long pad,   \
+                            long G, long P, long Q, T *cols, T *dcols, T *gp) {                  \
+    const long L = P * Q, LB = (L + PW - 1) / PW, Jt = C * R * S, J = Jt / G, Kg = K / G;         \
+    for (long n = n0; n < n1; n++) {                                                             \
+        im2col_##SFX(x + n * C * H * W, cols, C, H, W, R, S, st, pad, P, Q, LB);                 \
+        const T *g = gy + n * K * L;                                                             \
+        for (long lb = 0; lb < LB; lb++)                                                         \
+            for (long k = 0; k < K; k++)                                                         \
+                for (long ll = 0; ll < PW; ll++) {                                               \
+                    const long l = lb * PW + ll;                                                 \
+                    gp[(lb * K + k) * PW + ll] = l < L ? g[k * L + l] : (T)0;                    \
+                }                                                                                \
+        for (long gi = 0; gi < G; gi++)                                                          \
+            dx_group_##SFX(cols, w + gi * Kg * J, gp, dcols, Jt, gi * J, J, K, Kg, gi * Kg, LB);  \
+        T *dxn = dx + n * C * H * W;                                                             \
+        memset(dxn, 0, sizeof(T) * C * H * W);                                                   \
+        col2im_add_##SFX(dcols, dxn, C, H, W, R, S, st, pad, P, Q);                              \
+    }                                                                                            \
+}
+
+static inline float abs_f32(float v) { return __builtin_fabsf(v); }
+static inline double abs_f64(double v) { return __builtin_fabs(v); }
+
+DEFINE_ADDER_KERNELS(float, 16, f32, abs_f32)
+DEFINE_ADDER_KERNELS(double, 8, f64, abs_f64)
+
+/* Elements per packed block, so Python sizes the scratch buffers with the same numbers. */
+long adder_block_width_f32(void) { return 16; }
+long adder_block_width_f64(void) { return 8; }
+"""
+
+# -ffinite-math-only / -fno-signed-zeros let gcc turn the clamp into vminps/vmaxps; nothing here
+# relies on NaN ordering (a NaN input still gives a NaN forward output through the abs-sum).
+_CFLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math",
+           "-ffinite-math-only", "-fno-signed-zeros", "-std=gnu11"]
+
+_lock = threading.Lock()
+_lib = None
+_load_error: str | None = None
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _cpu_fingerprint() -> str:
+    """Model name and flags of the CPU: a library built with -march=native runs only there."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags", "Features"))]
+        return "".join(sorted(set(lines)))
+    except OSError:
+        return platform.processor() + platform.machine()
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+
+
+def _build() -> ctypes.CDLL:
+    cc = _compiler()
+    if cc is None:
+        raise RuntimeError("no C compiler (gcc/cc) on PATH")
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
+    key = hashlib.sha256("\0".join([_C_SOURCE, " ".join(_CFLAGS), version, _cpu_fingerprint()])
+                         .encode()).hexdigest()[:20]
+    cache = os.environ.get("NASA_LIB_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                  "nasa_lib")
+    os.makedirs(cache, exist_ok=True)
+    so_path = os.path.join(cache, f"adder_cpu_{key}.so")
+    if not os.path.exists(so_path):
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            src = os.path.join(tmp, "adder_cpu.c")
+            with open(src, "w") as f:
+                f.write(_C_SOURCE)
+            out = os.path.join(tmp, "adder_cpu.so")
+            proc = subprocess.run([cc, *_CFLAGS, src, "-o", out], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"gcc failed: {proc.stderr.strip()[:2000]}")
+            os.replace(out, so_path)  # atomic: concurrent builders never see a partial file
+    lib = ctypes.CDLL(so_path)
+    ptr, lng = ctypes.c_void_p, ctypes.c_long
+    for sfx in ("f32", "f64"):
+        fwd = getattr(lib, f"adder_forward_{sfx}")
+        fwd.argtypes = [ptr, ptr, ptr] + [lng] * 13 + [ptr]
+        fwd.restype = None
+        gin = getattr(lib, f"adder_grad_input_{sfx}")
+        gin.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 13 + [ptr, ptr, ptr]
+        gin.restype = None
+        getattr(lib, f"adder_block_width_{sfx}").restype = lng
+    return lib
+
+
+def _get_lib() -> ctypes.CDLL | None:
+    global _lib, _load_error
+    if _lib is not None or _load_error is not None:
+        return _lib
+    with _lock:
+        if _lib is None and _load_error is None:
+            try:
+                _lib = _build()
+            except Exception as exc:  # any failure means: use the pure-torch path
+                _load_error = f"{type(exc).__name__}: {exc}"
+                warnings.warn(f"nasa_lib adder: fast CPU kernels unavailable ({_load_error}); "
+                              "using the slower pure-torch CPU path", RuntimeWarning, stacklevel=3)
+    return _lib
+
+
+def available() -> bool:
+    """True when the C kernels are built (or buildable now) and not disabled by the environment."""
+    if os.environ.get("NASA_LIB_ADDER_CPU", "auto").lower() == "torch":
+        return False
+    return _get_lib() is not None
+
+
+def _run_split(n_images: int, work) -> None:
+    """Run ``work(n0, n1)`` over contiguous ranges of images on torch.get_num_threads() threads.
+
+    ctypes releases the GIL during the C call, so Python threads give real parallelism.
+    """
+    global _pool, _pool_size
+    threads = max(1, min(torch.get_num_threads(), n_images))
+    if threads == 1:
+        work(0, n_images)
+        return
+    if _pool is None or _pool_size < threads:
+        _pool, _pool_size = ThreadPoolExecutor(max_workers=threads), threads
+    bounds = [n_images * i // threads for i in range(threads + 1)]
+    futures = [_pool.submit(work, bounds[i], bounds[i + 1]) for i in range(threads)]
+    for fut in futures:
+        fut.result()
+
+
+def _sizes(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int):
+    n, c, h, w = x.shape
+    k, _, r, s = weight.shape
+    p = (h + 2 * padding - r) // stride + 1
+    q = (w + 2 * padding - s) // stride + 1
+    return n, c, h, w, k, r, s, p, q
+
+
+def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, groups: int) -> torch.Tensor:
+    """Adder forward on contiguous float32/float64 CPU tensors (validated by the caller)."""
+    lib = _get_lib()
+    sfx = "f32" if x.dtype == torch.float32 else "f64"
+    n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
+    pw = getattr(lib, f"adder_block_width_{sfx}")()
+    lb = (p * q + pw - 1) // pw
+    j = c // groups * r * s
+    # [G][J][Kg]: one contiguous row of Kg filter values per receptive-field element.
+    wt = weight.reshape(groups, k // groups, j).transpose(1, 2).contiguous()
+    y = torch.empty(n, k, p, q, dtype=x.dtype)
+    fn = getattr(lib, f"adder_forward_{sfx}")
+
+    def work(n0: int, n1: int) -> None:
+        cols = torch.empty(lb * c * r * s * pw, dtype=x.dtype)
+        fn(x.data_ptr(), wt.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride, padding,
+           groups, p, q, cols.data_ptr())
+
+    _run_split(n, work)
+    return y
+
+
+def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
+               padding: int, groups: int) -> torch.Tensor:
+    """dL/dx = sum HardTanh(w - x) * dL/dy on contiguous CPU tensors."""
+    lib = _get_lib()
+    sfx = "f32" if x.dtype == torch.float32 else "f64"
+    n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
+    pw = getattr(lib, f"adder_block_width_{sfx}")()
+    lb = (p * q + pw - 1) // pw
+    dx = torch.empty_like(x)
+    fn = getattr(lib, f"adder_grad_input_{sfx}")
+
+    def work(n0: int, n1: int) -> None:
+        cols = torch.empty(lb * c * r * s * pw, dtype=x.dtype)
+        dcols = torch.empty_like(cols)
+        gp = torch.empty(lb * k * pw, dtype=x.dtype)
+        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w, k,
+           r, s, stride, padding, groups, p, q, cols.data_ptr(), dcols.data_ptr(), gp.data_ptr())
+
+    _run_split(n, work)
+    return dx

@@ -1,0 +1,105 @@
+"""Fake quantisation with straight-through gradients, and the 8-bit quantised convolution.
+
+NASA retrains its networks quantised: conv 8-bit, adder 6-bit, shift 6-bit (PAPERS.md section 2).
+Weights are quantised symmetrically per output channel (min/max of |w|), activations
+asymmetrically per tensor from a running (exponential moving average) min/max range.  Rounding
+passes the gradient straight through (the STE), so training sees the quantised forward.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import SliceableConv2d
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """round() in the forward pass, identity in the backward pass."""
+    return x + (torch.round(x) - x).detach()
+
+
+def fake_quant_weight_per_channel(weight: torch.Tensor, bits: int) -> torch.Tensor:
+    """Symmetric per-output-channel fake quantisation to ``bits`` bits (STE gradient)."""
+    if bits < 2:
+        raise ValueError(f"bits={bits} is not valid; need bits >= 2")
+    qmax = 2 ** (bits - 1) - 1
+    max_abs = weight.detach().abs().flatten(1).amax(dim=1).clamp_min(1e-8)
+    scale = (max_abs / qmax).view(-1, *([1] * (weight.dim() - 1)))
+    return torch.clamp(round_ste(weight / scale), -qmax, qmax) * scale
+
+
+def fake_quant_range(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: int) -> torch.Tensor:
+    """Asymmetric fake quantisation of ``x`` to ``bits`` bits over [lo, hi] (STE gradient).
+
+    Values outside the range are clamped; the STE passes gradients only inside it, as in
+    PyTorch's fake-quantise operators.
+    """
+    levels = 2 ** bits - 1
+    span = (hi - lo).clamp_min(1e-8)
+    scale = span / levels
+    zero_point = torch.round(-lo / scale)
+    q = torch.clamp(round_ste(x / scale) + zero_point, 0, levels)
+    return (q - zero_point) * scale
+
+
+class RunningRangeQuantizer(nn.Module):
+    """Per-tensor activation fake quantiser with a running min/max range (EMA, momentum 0.1)."""
+
+    def __init__(self, bits: int = 8, momentum: float = 0.1):
+        super().__init__()
+        if bits < 2:
+            raise ValueError(f"bits={bits} is not valid; need bits >= 2")
+        self.bits = bits
+        self.momentum = momentum
+        self.register_buffer("running_min", torch.zeros(()))
+        self.register_buffer("running_max", torch.zeros(()))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            with torch.no_grad():
+                lo, hi = x.min(), x.max()
+                if not bool(self.initialized):
+                    self.running_min.copy_(lo)
+                    self.running_max.copy_(hi)
+                    self.initialized.fill_(True)
+                else:
+                    self.running_min.lerp_(lo, self.momentum)
+                    self.running_max.lerp_(hi, self.momentum)
+        if not bool(self.initialized):
+            return x  # never calibrated: nothing to quantise against
+        return fake_quant_range(x, self.running_min, self.running_max, self.bits)
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, momentum={self.momentum}"
+
+
+class QConv2d(SliceableConv2d):
+    """Convolution with optional 8-bit fake quantisation (the multiplication-based operator).
+
+    ``quantize=False`` gives a plain float convolution (used during search);
+    ``quantize=True`` quantises weights per output channel and the input per tensor.
+    """
+
+    kind = "mult"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 bias=False, quantize=False, bits_w=8, bits_a=8):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups,
+                         bits_w=bits_w, bits_a=bits_a)
+        self.quantize = quantize
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, kernel_size, kernel_size))
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.act_quant = RunningRangeQuantizer(bits_a)
+
+    def sliced_weight(self, out_channels: int, in_channels: int) -> torch.Tensor:
+        w = self.weight[:out_channels, :in_channels]
+        return fake_quant_weight_per_channel(w, self.bits_w) if self.quantize else w
+
+    def compute(self, x, weight, groups, out_channels):
+        if self.quantize:
+            x = self.act_quant(x)
+        bias = None if self.bias is None else self.bias[:out_channels]
+        return F.conv2d(x, weight, bias, self.stride, self.padding, 1, groups)

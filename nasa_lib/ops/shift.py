@@ -1,0 +1,103 @@
+"""DeepShift shift convolution: every weight is sign * 2^p with an integer p.
+
+Two training modes (Elhoushi et al., DeepShift):
+
+* ``"q"`` (DeepShift-Q): a real weight is trained; the forward pass rounds it to the nearest
+  power of two (in the log domain) with a straight-through gradient.
+* ``"ps"`` (DeepShift-PS): the shift ``p`` and the sign are the trained parameters; the forward
+  pass rounds ``p`` to an integer and the sign to {-1, 0, +1}, both with straight-through
+  gradients.
+
+With ``weight_bits = b`` (one sign bit, b-1 bits of shift) p lies in [-(2^(b-1)-1), 0].
+Activations are rounded to fixed point (16 integer, 16 fraction bits by default), so a
+multiplication by a weight is exactly an arithmetic shift of a fixed-point number.
+"""
+from __future__ import annotations
+
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import SliceableConv2d
+from .quant import round_ste
+
+SHIFT_MODES = ("q", "ps")
+
+
+def shift_range(weight_bits: int) -> tuple[int, int]:
+    """The (min, max) integer shift p representable with ``weight_bits`` bits."""
+    if not isinstance(weight_bits, int) or weight_bits < 2:
+        raise ValueError(f"weight_bits={weight_bits!r} is not valid; need an integer >= 2")
+    return -(2 ** (weight_bits - 1) - 1), 0
+
+
+def round_power_of_two(weight: torch.Tensor, weight_bits: int = 6) -> torch.Tensor:
+    """DeepShift-Q: sign(w) * 2^clamp(round(log2|w|)), straight-through gradient to ``w``."""
+    p_min, p_max = shift_range(weight_bits)
+    with torch.no_grad():
+        p = torch.round(torch.log2(weight.abs().clamp_min(2.0 ** (p_min - 1))))
+        p = p.clamp(p_min, p_max)
+        q = torch.sign(weight) * torch.pow(2.0, p)
+    return weight + (q - weight).detach()
+
+
+def fixed_point(x: torch.Tensor, integer_bits: int = 16, fraction_bits: int = 16) -> torch.Tensor:
+    """Round to a signed fixed-point grid of step 2^-fraction_bits, clamp, straight-through."""
+    step = 2.0 ** (-fraction_bits)
+    bound = 2.0 ** (integer_bits - 1)
+    q = torch.clamp(torch.round(x / step) * step, -bound, bound - step)
+    return x + (q - x).detach()
+
+
+class Shift2d(SliceableConv2d):
+    """Shift convolution (DeepShift-Q or DeepShift-PS)."""
+
+    kind = "shift"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 mode: str = "q", weight_bits: int = 6, act_integer_bits: int | None = 16,
+                 act_fraction_bits: int = 16, hw_bits: int = 6):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups,
+                         bits_w=hw_bits, bits_a=hw_bits)
+        if mode not in SHIFT_MODES:
+            raise ValueError(f"mode={mode!r} is not valid; valid values: {', '.join(SHIFT_MODES)}")
+        self.mode = mode
+        self.weight_bits = weight_bits
+        self.p_min, self.p_max = shift_range(weight_bits)
+        self.act_integer_bits = act_integer_bits
+        self.act_fraction_bits = act_fraction_bits
+        shape = (out_channels, in_channels // groups, kernel_size, kernel_size)
+        init = torch.empty(shape)
+        nn.init.kaiming_normal_(init, mode="fan_out", nonlinearity="relu")
+        if mode == "q":
+            self.weight = nn.Parameter(init)
+        else:
+            self.shift = nn.Parameter(torch.log2(init.abs().clamp_min(2.0 ** self.p_min)).clamp(self.p_min, self.p_max))
+            self.sign = nn.Parameter(torch.sign(init))
+
+    def sliced_weight(self, out_channels: int, in_channels: int) -> torch.Tensor:
+        if self.mode == "q":
+            return round_power_of_two(self.weight[:out_channels, :in_channels], self.weight_bits)
+        shift = self.shift[:out_channels, :in_channels]
+        sign = self.sign[:out_channels, :in_channels]
+        p = torch.clamp(round_ste(shift), self.p_min, self.p_max)
+        s = round_ste(torch.clamp(sign, -1.0, 1.0))  # ternary sign in {-1, 0, +1}
+        return s * torch.pow(2.0, p)
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the layer computes with: every entry is 0 or +-2^p, p in [p_min, p_max]."""
+        return self.sliced_weight(self.out_channels, self.in_channels // self.groups)
+
+    def compute(self, x, weight, groups, out_channels):
+        if self.act_integer_bits is not None:
+            x = fixed_point(x, self.act_integer_bits, self.act_fraction_bits)
+        return F.conv2d(x, weight, None, self.stride, self.padding, 1, groups)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", mode={self.mode!r}, weight_bits={self.weight_bits}"
+
+
+
+
+__all__ = ["Shift2d", "round_power_of_two", "fixed_point", "shift_range", "SHIFT_MODES"]

@@ -1,0 +1,149 @@
+"""Search spaces, the weight-sharing supernet, child networks, baselines and layer specs."""
+import json
+
+import pytest
+import torch
+
+from nasa_lib.layerspec import total_op_counts
+from nasa_lib.ops import get_op
+from nasa_lib.space import (SPACES, ChildNet, FBNetLayout, Supernet, arch_layer_specs, baseline_arch,
+                            candidate_layer_specs, get_space, layer_candidates, load_arch, save_arch)
+
+TINY = FBNetLayout(width_mult=0.25, depth_mult=0.25, in_channels=1, input_size=12, num_classes=5)
+ALL_SPACES = sorted(SPACES)
+
+
+def test_cifar_layout_matches_the_paper():
+    layout = FBNetLayout.cifar()
+    slots = layout.slots()
+    assert len(slots) == 22
+    assert [s.out_channels for s in slots] == [16] + [24] * 4 + [32] * 4 + [64] * 4 + [112] * 4 + [184] * 4 + [352]
+    assert [s.stride for s in slots if s.stride == 2] == [2, 2, 2]
+    assert [slots[i].in_size for i in (0, 5, 9, 17, 21)] == [32, 32, 16, 8, 4]
+    specs = arch_layer_specs(baseline_arch("all-conv", layout), layout)
+    assert specs[0].name == "stem" and specs[-1].name == "classifier" and specs[-2].K == 1504
+    assert sum(s.name.endswith(("pw1", "dw", "pw2")) for s in specs) == 66  # 22 blocks x 3 layers
+
+
+@pytest.mark.parametrize("space,size", [("OnlyConv", 9), ("Hybrid-Shift", 13), ("Hybrid-Adder", 13),
+                                        ("Hybrid-All", 19), ("Hybrid-ShiftAdd", 13), ("MultFree", 17),
+                                        ("MultFree-ShiftAdd", 9)])
+def test_space_sizes(space, size):
+    assert len(get_space(space)) == size
+
+
+@pytest.mark.parametrize("alias,name", [("AddShift", "Hybrid-Shift"), ("AddAdd", "Hybrid-Adder"),
+                                        ("AddAll", "Hybrid-All"), ("NoConv", "MultFree"), ("addall", "Hybrid-All")])
+def test_nasa_code_names_are_aliases(alias, name):
+    assert get_space(alias) == get_space(name)
+
+
+def test_unknown_space_names_the_valid_ones():
+    with pytest.raises(ValueError, match=r"search space 'Hybrid-Foo' is not known; valid spaces: OnlyConv, .*Hybrid-All"):
+        get_space("Hybrid-Foo")
+
+
+def test_no_adders_in_first_and_last_three_layers():
+    cands = layer_candidates("Hybrid-All", 22)
+    for i, allowed in enumerate(cands):
+        has_adder = any(get_op(o).kind in ("adder", "shiftadd") for o in allowed)
+        assert has_adder == (3 <= i < 19)
+    assert all(len(c) == 19 for c in layer_candidates("Hybrid-All", 22, adder_free_ends=0))
+
+
+@pytest.mark.parametrize("space", ALL_SPACES)
+def test_supernet_modes_run_and_child_copies_supernet_path(space):
+    torch.manual_seed(0)
+    net = Supernet(space, TINY)
+    x = torch.randn(3, 1, 12, 12)
+    # soft: every candidate mixed by weights; gradients reach the weights
+    weights = [torch.softmax(torch.randn(len(c)), 0).requires_grad_() for c in net.candidates]
+    out = net(x, weights=weights)
+    assert out.shape == (3, 5)
+    out.square().sum().backward()
+    assert all(w.grad is not None and torch.isfinite(w.grad).all() for w in weights)
+    # full width (PGP's first half) runs too
+    assert net(x, active=net.sample_active(n_paths=2), full_width=True).shape == (3, 5)
+    # a child built from a sampled path reproduces the supernet's output on that path
+    net.eval()
+    active = net.sample_active(generator=torch.Generator().manual_seed(1))
+    arch = [net.candidates[i][a[0]] for i, a in enumerate(active)]
+    child = net.export_child(arch).eval()
+    with torch.no_grad():
+        assert torch.allclose(child(x), net(x, active=active), atol=1e-5)
+    assert sum(p.numel() for p in child.parameters()) < sum(p.numel() for p in net.parameters())
+
+
+def test_e1_candidate_uses_a_slice_of_the_shared_e6_block():
+    torch.manual_seed(0)
+    net = Supernet("OnlyConv", TINY).eval()
+    layer = net.layers[1]
+    e6 = layer.block_for("k3_e6")
+    assert layer.block_for("k3_e1") is e6 and layer.block_for("k3_e3") is e6
+    assert layer.block_for("k3_e1_g2") is not e6
+    x = torch.randn(2, layer.slot.in_channels, 6, 6)
+    i1 = layer.candidates.index("k3_e1")
+    y1 = layer.run_op(i1, x)
+    with torch.no_grad():
+        e6.pw1.weight[layer.slot.in_channels * 1:] += 1.0  # channels beyond e1's slice
+    assert torch.equal(layer.run_op(i1, x), y1)
+    assert not torch.equal(layer.run_op(i1, x, full_width=True), y1)
+
+
+def test_sample_active_respects_kinds():
+    net = Supernet("Hybrid-All", FBNetLayout(width_mult=0.25, depth_mult=0.5, in_channels=1, input_size=12))
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        for layer, act in zip(net.layers, net.sample_active(("adder",), n_paths=2, generator=g)):
+            kinds = {layer.kind_of(i) for i in act}
+            assert kinds == {"adder"} or not any(layer.kind_of(i) == "adder" for i in range(len(layer.candidates)))
+            assert len(set(act)) == len(act) == 2
+
+
+def test_parameters_by_kind_partition_all_parameters():
+    net = Supernet("Hybrid-All", TINY)
+    groups = net.parameters_by_kind()
+    ids = [id(p) for ps in groups.values() for p in ps]
+    assert len(ids) == len(set(ids)) == len(list(net.parameters()))
+    assert {"backbone", "mult", "shift", "adder"} <= set(groups)
+
+
+@pytest.mark.parametrize("name", ["all-conv", "all-shift", "all-adder", "shift-adder", "FBNet", "AdderNet"])
+def test_baselines_build_and_run(name):
+    arch = baseline_arch(name, TINY)
+    net = ChildNet(arch, TINY)
+    assert net(torch.randn(2, 1, 12, 12)).shape == (2, 5)
+
+
+def test_hybrid_has_fewer_multiplications_than_all_conv():
+    layout = FBNetLayout.cifar()
+    conv = total_op_counts(arch_layer_specs(baseline_arch("all-conv", layout), layout))
+    adder = total_op_counts(arch_layer_specs(baseline_arch("all-adder", layout), layout))
+    # only the stem (16*3*3*3 * 32*32), header (1504*352 * 4*4) and classifier (10*1504) multiply
+    assert adder["mult"] == 442_368 + 8_470_528 + 15_040
+    assert adder["add"] > conv["add"]
+
+
+def test_arch_json_round_trip(tmp_path):
+    arch = baseline_arch("all-shift", TINY)
+    save_arch(tmp_path / "arch.json", arch, TINY, space="Hybrid-Shift", val_acc=0.5)
+    arch2, layout2, doc = load_arch(tmp_path / "arch.json")
+    assert arch2 == arch and layout2 == TINY and doc["meta"]["val_acc"] == 0.5
+    json.loads((tmp_path / "arch.json").read_text())
+
+
+def test_bad_archs_are_rejected():
+    with pytest.raises(ValueError, match="expected 7, got 2"):
+        ChildNet(["k3_e6", "skip"], TINY)
+    arch = ["add_k3_e1"] * TINY.num_layers
+    with pytest.raises(ValueError, match="is not allowed in space"):
+        save_arch("/dev/null", arch, TINY, space="OnlyConv")
+
+
+def test_candidate_specs_cover_every_allowed_op():
+    table = candidate_layer_specs("Hybrid-All", TINY)
+    assert len(table) == TINY.num_layers
+    for allowed, entry in zip(layer_candidates("Hybrid-All", TINY.num_layers), table):
+        assert list(entry) == allowed
+    child = ChildNet(baseline_arch("all-conv", TINY), TINY)
+    assert child.layer_specs() == arch_layer_specs(child.arch, TINY)
