@@ -304,20 +304,24 @@ def available() -> bool:
     return _get_lib() is not None
 
 
-def _run_split(n_images: int, work) -> None:
-    """Run ``work(n0, n1)`` over contiguous ranges of images on torch.get_num_threads() threads.
+def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work) -> None:
+    """Run ``work(n0, n1, *scratch)`` over contiguous ranges of images on up to
+    torch.get_num_threads() threads, each with its own scratch buffers of ``scratch_elems``.
 
-    ctypes releases the GIL during the C call, so Python threads give real parallelism.
+    The buffers are allocated here, in the calling thread, so allocation trackers that follow
+    one thread (torch.profiler) see them.  ctypes releases the GIL during the C call, so Python
+    threads give real parallelism.
     """
     global _pool, _pool_size
     threads = max(1, min(torch.get_num_threads(), n_images))
+    scratch = [[torch.empty(e, dtype=dtype) for e in scratch_elems] for _ in range(threads)]
     if threads == 1:
-        work(0, n_images)
+        work(0, n_images, *scratch[0])
         return
     if _pool is None or _pool_size < threads:
         _pool, _pool_size = ThreadPoolExecutor(max_workers=threads), threads
     bounds = [n_images * i // threads for i in range(threads + 1)]
-    futures = [_pool.submit(work, bounds[i], bounds[i + 1]) for i in range(threads)]
+    futures = [_pool.submit(work, bounds[i], bounds[i + 1], *scratch[i]) for i in range(threads)]
     for fut in futures:
         fut.result()
 
@@ -343,12 +347,11 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
     y = torch.empty(n, k, p, q, dtype=x.dtype)
     fn = getattr(lib, f"adder_forward_{sfx}")
 
-    def work(n0: int, n1: int) -> None:
-        cols = torch.empty(lb * c * r * s * pw, dtype=x.dtype)
+    def work(n0: int, n1: int, cols: torch.Tensor) -> None:
         fn(x.data_ptr(), wt.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride, padding,
            groups, p, q, cols.data_ptr())
 
-    _run_split(n, work)
+    _run_split(n, [lb * c * r * s * pw], x.dtype, work)
     return y
 
 
@@ -363,12 +366,9 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
     dx = torch.empty_like(x)
     fn = getattr(lib, f"adder_grad_input_{sfx}")
 
-    def work(n0: int, n1: int) -> None:
-        cols = torch.empty(lb * c * r * s * pw, dtype=x.dtype)
-        dcols = torch.empty_like(cols)
-        gp = torch.empty(lb * k * pw, dtype=x.dtype)
+    def work(n0: int, n1: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
         fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w, k,
            r, s, stride, padding, groups, p, q, cols.data_ptr(), dcols.data_ptr(), gp.data_ptr())
 
-    _run_split(n, work)
+    _run_split(n, [lb * c * r * s * pw, lb * c * r * s * pw, lb * k * pw], x.dtype, work)
     return dx

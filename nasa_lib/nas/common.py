@@ -1,0 +1,108 @@
+"""Pieces every training module shares: step-seeded randomness, the non-finite loss guard,
+optimisers and schedules, and the hardware-cost tables of the search."""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from ..layerspec import LayerSpec
+from ..space import FBNetLayout, candidate_layer_specs
+
+SCHEDULES = ("cosine", "step", "constant")
+
+# The NASA code's FLOPs discount: a shift block costs 1/8 and an adder block 1/5 of the
+# multiplication-based block of the same shape (PAPERS.md section 3).
+FLOPS_DISCOUNT = {"mult": 1.0, "shift": 1 / 8, "adder": 1 / 5, "eltwise": 0.0}
+
+
+def step_generator(seed: int, step: int, salt: int = 0) -> torch.Generator:
+    """A generator that depends only on (seed, step, salt): identical on every DDP rank and
+    after a resume, so sampled paths and Gumbel noise never depend on history."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7_919 + salt) % (2 ** 63 - 1))
+
+
+def check_finite(loss: torch.Tensor, stage: str, step: int, epoch: int) -> None:
+    if not torch.isfinite(loss).all():
+        raise FloatingPointError(f"{stage}: non-finite loss ({loss.item()}) at step {step} (epoch {epoch}); "
+                                 f"lower the learning rate or check the data")
+
+
+def sgd(params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0, nesterov: bool = False):
+    return torch.optim.SGD(params, lr=lr,
+                           momentum=momentum, weight_decay=weight_decay, nesterov=nesterov and momentum > 0)
+
+
+def lr_schedule(optimizer, schedule: str, epochs: int, milestones=(), gamma: float = 0.1):
+    """Per-epoch learning-rate schedule: cosine to zero over ``epochs``, steps, or constant."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r} is not valid; valid values: {', '.join(SCHEDULES)}")
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, epochs) / max(1, epochs))))
+    if schedule == "step":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(milestones), gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0)
+
+
+def flops_cost(specs: list[LayerSpec]) -> float:
+    """Discounted multiply-accumulates of a list of layer specs (the NASA code's FLOPs cost)."""
+    return float(sum(s.macs * FLOPS_DISCOUNT[s.op] for s in specs))
+
+
+def flops_cost_table(space: str, layout: FBNetLayout, adder_free_ends: int = 3) -> list[dict[str, float]]:
+    """Per searchable layer and candidate op, the discounted MACs per image (the default cost)."""
+    return [{op: flops_cost(specs) for op, specs in layer.items()}
+            for layer in candidate_layer_specs(space, layout, 1, adder_free_ends)]
+
+
+def fixed_cost(layout: FBNetLayout) -> float:
+    """The discounted MACs of what every architecture shares: stem, header and classifier."""
+    from ..space import arch_layer_specs
+    specs = arch_layer_specs(["skip"] * layout.num_layers, layout)
+    return flops_cost([s for s in specs if not s.name.startswith("layer")])
+
+
+class EpochHistory:
+    """Mixin: ``record_epoch`` appends one record per epoch to ``self.history`` (saved in the
+    checkpoint by the module) and prints one short line, so executed notebooks and CI logs stay
+    small: ``[search] epoch 3/10  train_loss=0.412  val_acc=0.873  (12.3 s)``."""
+
+    stage_name = "train"
+    shown_keys = ("train_loss", "train_acc", "val_acc", "derived_cost", "tau")
+
+    def start_epoch_clock(self) -> None:
+        self._epoch_t0 = time.perf_counter()
+
+    def record_epoch(self, record: dict) -> None:
+        metrics = self.trainer.callback_metrics
+        if "val_acc" in metrics:
+            record["val_acc"] = float(metrics["val_acc"])
+        record["epoch_seconds"] = time.perf_counter() - getattr(self, "_epoch_t0", time.perf_counter())
+        self.history.append(record)
+        if self.trainer.global_rank == 0:
+            shown = "  ".join(f"{k}={record[k]:.4g}" for k in self.shown_keys if isinstance(record.get(k), float))
+            extra = f"  phase={record['phase']}" if "phase" in record else ""
+            print(f"[{self.stage_name}] epoch {record['epoch'] + 1}/{self.trainer.max_epochs}  {shown}{extra}  "
+                  f"({record['epoch_seconds']:.1f} s)", flush=True)
+
+
+class EpochStats:
+    """Running mean loss and accuracy over an epoch's training batches (all ranks combined)."""
+
+    def __init__(self):
+        self.loss_sum, self.correct, self.count = 0.0, 0, 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        n = targets.numel()
+        self.loss_sum += float(loss.detach()) * n
+        self.correct += int((logits.detach().argmax(1) == targets).sum())
+        self.count += n
+
+    def summary(self, module=None) -> dict:
+        totals = torch.tensor([self.loss_sum, float(self.correct), float(self.count)], dtype=torch.float64)
+        if module is not None and module.trainer is not None and module.trainer.world_size > 1:
+            totals = module.all_gather(totals.to(module.device)).sum(0).cpu()
+        loss_sum, correct, count = totals.tolist()
+        return {"train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1)}

@@ -1,0 +1,57 @@
+"""Building Lightning trainers the same way for every stage: checkpoints, resume, devices, and
+no progress bars (each module prints one line per epoch, so executed notebooks and
+CI logs stay small)."""
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+ACCELERATORS = ("cpu", "gpu", "auto")
+
+
+def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu", devices: int = 1,
+                  precision: str = "32-true", deterministic: bool = True, gradient_clip_val: float | None = None,
+                  limit_train_batches=None, limit_val_batches=None, sync_batchnorm: bool = False,
+                  find_unused_parameters: bool = False) -> pl.Trainer:
+    """A Trainer that checkpoints ``last.ckpt`` into ``out_dir/checkpoints`` after every epoch.
+
+    ``devices > 1`` selects DDP (``find_unused_parameters`` for supernets, whose unsampled paths
+    get no gradient); ``sync_batchnorm`` converts BatchNorm to SyncBatchNorm.
+    """
+    if accelerator not in ACCELERATORS:
+        raise ValueError(f"accelerator={accelerator!r} is not valid; valid values: {', '.join(ACCELERATORS)}")
+    if not isinstance(devices, int) or devices < 1:
+        raise ValueError(f"devices={devices!r} is not valid; it must be an integer >= 1")
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    if devices > 1:
+        strategy = "ddp_find_unused_parameters_true" if find_unused_parameters else "ddp"
+    else:
+        strategy = "auto"
+    ckpt = ModelCheckpoint(dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0, every_n_epochs=1)
+    return pl.Trainer(
+        default_root_dir=str(out_dir), max_epochs=max_epochs, accelerator=accelerator, devices=devices,
+        strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1,
+        gradient_clip_val=gradient_clip_val, limit_train_batches=limit_train_batches,
+        limit_val_batches=limit_val_batches, callbacks=[ckpt], logger=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        use_distributed_sampler=True)
+
+
+def last_checkpoint(out_dir) -> str | None:
+    path = Path(out_dir) / "checkpoints" / "last.ckpt"
+    return str(path) if path.exists() else None
+
+
+def fit_resumable(trainer: pl.Trainer, module: pl.LightningModule, out_dir, **fit_kwargs) -> None:
+    """``trainer.fit`` that resumes from ``out_dir/checkpoints/last.ckpt`` when one exists."""
+    ckpt = last_checkpoint(out_dir)
+    if ckpt and trainer.global_rank == 0:
+        print(f"resuming from {ckpt}", flush=True)
+    trainer.fit(module, ckpt_path=ckpt, **fit_kwargs)

@@ -1,0 +1,192 @@
+"""The training library: PGP phases, both search modes on every space, the hardware-cost term,
+resume, and the non-finite-loss guard.  Tiny settings: seconds each on a CPU."""
+import json
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import CombinedLoader
+from torch.utils.data import DataLoader, TensorDataset
+
+from nasa_lib.nas import (PGPPretrainModule, PGPSchedule, RetrainModule, SearchModule, build_trainer,
+                          conv_twin, fit_resumable, flops_cost_table)
+from nasa_lib.space import SPACES, FBNetLayout, load_arch
+
+LAYOUT = FBNetLayout(width_mult=0.25, depth_mult=0.25, in_channels=1, input_size=8, num_classes=3)
+LAYOUT_D = LAYOUT.to_dict()
+
+
+def loader(n=24, batch=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 8, 8, generator=g)
+    y = (x.mean((1, 2, 3)) > 0).long() + (x[:, 0, 0, 0] > 1).long()
+    return DataLoader(TensorDataset(x, y), batch_size=batch)
+
+
+def search_loader():
+    return CombinedLoader({"weight": loader(seed=1), "arch": loader(seed=2)}, "max_size_cycle")
+
+
+def snapshot(module):
+    return {id(p): p.detach().clone() for p in module.parameters()}
+
+
+def changed(before, params):
+    return [not torch.equal(before[id(p)], p.detach()) for p in params]
+
+
+def test_pgp_schedule_phases():
+    s = PGPSchedule(epochs=120, mult_epochs=40, adder_epochs=40)
+    assert [s.phase(e) for e in (0, 19, 20, 39, 40, 59, 60, 79, 80, 99, 100, 119)] == [
+        ("mult", True), ("mult", True), ("mult", False), ("mult", False), ("adder", True), ("adder", True),
+        ("adder", False), ("adder", False), ("mixed", True), ("mixed", True), ("mixed", False), ("mixed", False)]
+    assert PGPSchedule(10, pgp=False).phase(0) == ("mixed", False)
+    with pytest.raises(ValueError, match="mult_epochs=8 \\+ adder_epochs=8 must be"):
+        PGPSchedule(epochs=10, mult_epochs=8, adder_epochs=8)
+
+
+@pytest.mark.parametrize("phase_epoch,trained,frozen", [
+    (0, {"backbone", "mult", "shift"}, {"adder"}),
+    (1, {"adder"}, {"backbone", "mult", "shift", "skip"}),
+    (2, {"backbone", "mult", "shift", "adder"}, set()),
+])
+def test_each_pgp_phase_updates_exactly_its_parameters(tmp_path, phase_epoch, trained, frozen):
+    pl.seed_everything(0)
+    module = PGPPretrainModule("Hybrid-All", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1, n_paths=2,
+                               adder_free_ends=0, full_width_fraction=0.0)
+    opt = module.configure_optimizers()["optimizer"]
+    module.set_phase(phase_epoch)
+    groups = module.supernet.parameters_by_kind()
+    before = snapshot(module)
+    module.epoch_stats = __import__("nasa_lib.nas.common", fromlist=["EpochStats"]).EpochStats()
+    for step, batch in enumerate(loader()):
+        module.trainer = None
+        opt.zero_grad()
+        module.training_step(batch, step).backward()
+        opt.step()
+    for kind in trained:
+        assert any(changed(before, groups[kind])), f"{kind} should train in phase {phase_epoch}"
+    for kind in frozen:
+        assert not any(changed(before, groups.get(kind, []))), f"{kind} must not change in phase {phase_epoch}"
+
+
+def test_pretrain_runs_through_lightning_and_records_phases(tmp_path):
+    pl.seed_everything(0)
+    module = PGPPretrainModule("Hybrid-Adder", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1)
+    trainer = build_trainer(tmp_path, "pretrain", 3, limit_train_batches=2, limit_val_batches=1)
+    fit_resumable(trainer, module, tmp_path, train_dataloaders=loader(), val_dataloaders=loader())
+    assert [h["phase"] for h in module.history] == ["mult", "adder", "mixed"]
+    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+@pytest.mark.parametrize("space", sorted(SPACES))
+def test_both_search_modes_run_on_every_space(tmp_path, space, mode):
+    pl.seed_everything(0)
+    module = SearchModule(space, LAYOUT_D, epochs=1, mode=mode, act_num=2, cost_band=None)
+    before = [a.detach().clone() for a in module.alphas]
+    trainer = build_trainer(tmp_path, "search", 1, limit_train_batches=2, limit_val_batches=1)
+    trainer.fit(module, train_dataloaders=search_loader(), val_dataloaders=loader())
+    assert any(not torch.equal(b, a.detach()) for b, a in zip(before, module.alphas))
+    assert len(module.alpha_history) == 1 and len(module.alpha_history[0]) == LAYOUT.num_layers
+    arch = module.export(tmp_path / "arch.json")
+    arch2, layout, doc = load_arch(tmp_path / "arch.json")
+    assert arch == arch2 and layout == LAYOUT and len(doc["meta"]["probabilities"]) == LAYOUT.num_layers
+
+
+def run_search(tmp_path, hw_weight, seed=0, epochs=2):
+    pl.seed_everything(seed)
+    module = SearchModule("Hybrid-All", LAYOUT_D, epochs=epochs, mode="soft", hw_weight=hw_weight, cost_band=None,
+                          arch_lr=0.05, adder_free_ends=0, seed=seed)
+    trainer = build_trainer(tmp_path, "search", epochs, limit_val_batches=1)
+    trainer.fit(module, train_dataloaders=search_loader(), val_dataloaders=loader())
+    return module
+
+
+def test_large_hardware_weight_finds_a_cheaper_architecture(tmp_path):
+    free = run_search(tmp_path / "a", hw_weight=0.0)
+    costly = run_search(tmp_path / "b", hw_weight=1e-3)
+    assert costly.derived_cost() < free.derived_cost()
+    # and the expected cost under the final alphas dropped too
+    p = [torch.softmax(a.detach(), 0) for a in costly.alphas]
+    q = [torch.softmax(a.detach(), 0) for a in free.alphas]
+    assert costly.expected_cost(p) < costly.expected_cost(q)
+
+
+def test_cost_band_doubles_and_halves_the_hardware_weight(tmp_path):
+    module = SearchModule("OnlyConv", LAYOUT_D, epochs=1, hw_weight=1.0, cost_band=(0.0, 1.0))
+    trainer = build_trainer(tmp_path, "search", 1, limit_train_batches=1, limit_val_batches=1)
+    trainer.fit(module, train_dataloaders=search_loader(), val_dataloaders=loader())
+    assert float(module.hw_weight) == 2.0  # any architecture costs more than 1 MAC
+    module = SearchModule("OnlyConv", LAYOUT_D, epochs=1, hw_weight=1.0, cost_band=(1e12, 1e13))
+    trainer = build_trainer(tmp_path / "b", "search", 1, limit_train_batches=1, limit_val_batches=1)
+    trainer.fit(module, train_dataloaders=search_loader(), val_dataloaders=loader())
+    assert float(module.hw_weight) == 0.5
+
+
+def test_default_cost_table_discounts_shift_and_adder():
+    table = flops_cost_table("Hybrid-All", LAYOUT, adder_free_ends=0)
+    layer = table[1]  # 8 -> 8 channels at stride 1: skip is the identity
+    assert layer["shift_k3_e6"] == pytest.approx(layer["k3_e6"] / 8, rel=0.02)  # residual adds cost 0
+    assert layer["add_k3_e6"] == pytest.approx(layer["k3_e6"] / 5, rel=0.02)
+    assert layer["skip"] == 0.0
+
+
+def test_hard_mode_offset_correction_keeps_inactive_probabilities(tmp_path):
+    pl.seed_everything(0)
+    module = SearchModule("Hybrid-All", LAYOUT_D, epochs=1, mode="hard", act_num=2, cost_band=None, arch_lr=0.1)
+    trainer = build_trainer(tmp_path, "search", 1, limit_train_batches=1, limit_val_batches=1)
+    trainer.fit(module, train_dataloaders=search_loader(), val_dataloaders=loader())
+    # with all logits starting equal, the active pair's log-sum-exp is preserved, so the softmax
+    # mass of the inactive candidates is exactly what it was: (n - 2) / n
+    for alpha in module.alphas:
+        p = torch.softmax(alpha.detach().double(), 0)
+        n = alpha.numel()
+        inactive = sorted(p.tolist())  # the two moved ones are the extremes
+        moved = [i for i in range(n) if abs(float(alpha[i]) - 1e-3) > 1e-7]
+        assert len(moved) in (0, 2)
+        if moved:
+            rest = sum(p[i] for i in range(n) if i not in moved)
+            assert float(rest) == pytest.approx((n - 2) / n, rel=1e-6)
+        del inactive
+
+
+def test_non_finite_loss_stops_with_the_step(tmp_path):
+    x = torch.full((8, 1, 8, 8), float("nan"))
+    bad = DataLoader(TensorDataset(x, torch.zeros(8, dtype=torch.long)), batch_size=4)
+    module = RetrainModule(["k3_e1"] * LAYOUT.num_layers, LAYOUT_D, epochs=1)
+    trainer = build_trainer(tmp_path, "retrain", 1)
+    with pytest.raises(FloatingPointError, match=r"retrain: non-finite loss \(nan\) at step 0 \(epoch 0\)"):
+        trainer.fit(module, train_dataloaders=bad)
+
+
+def retrain(tmp_path, epochs, arch):
+    pl.seed_everything(0)
+    module = RetrainModule(arch, LAYOUT_D, epochs=3, lr=0.05)
+    trainer = build_trainer(tmp_path, "retrain", epochs)
+    fit_resumable(trainer, module, tmp_path, train_dataloaders=loader(), val_dataloaders=loader())
+    return module, trainer
+
+
+def test_interrupted_retraining_resumes_to_the_same_metrics(tmp_path):
+    arch = ["shift_k3_e3", "add_k3_e1", "k5_e1", "skip", "add_k3_e3", "shift_k5_e1", "k3_e6"][: LAYOUT.num_layers]
+    full, _ = retrain(tmp_path / "full", 3, arch)
+    retrain(tmp_path / "cut", 1, arch)  # "interrupted" after one epoch
+    resumed, trainer = retrain(tmp_path / "cut", 3, arch)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in full.history]
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_conv_twin_and_distillation(tmp_path):
+    arch = ["shift_k3_e3", "add_k5_e1_g2", "shiftadd_k3_e6", "skip", "k5_e3", "add_k3_e6", "k3_e1"]
+    assert conv_twin(arch) == ["k3_e3", "k5_e1_g2", "k3_e6", "skip", "k5_e3", "k3_e6", "k3_e1"]
+    teacher = RetrainModule(conv_twin(arch), LAYOUT_D, epochs=1).net
+    student = RetrainModule(arch, LAYOUT_D, epochs=1, distill_weight=0.5)
+    student.set_teacher(teacher)
+    trainer = build_trainer(tmp_path, "retrain", 1, limit_train_batches=2)
+    trainer.fit(student, train_dataloaders=loader())
+    assert all(p.grad is None for p in teacher.parameters())
+    summary = student.network_summary()
+    assert summary["params"] > 0 and summary["shift_ops"] > 0 and summary["add_ops"] > 0
+    json.dumps(summary)
