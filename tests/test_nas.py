@@ -8,6 +8,7 @@ import torch
 from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader, TensorDataset
 
+from nasa_lib.data import build_datamodule
 from nasa_lib.nas import (PGPPretrainModule, PGPSchedule, RetrainModule, SearchModule, build_trainer,
                           conv_twin, fit_resumable, flops_cost_table)
 from nasa_lib.space import SPACES, FBNetLayout, load_arch
@@ -162,9 +163,11 @@ def test_non_finite_loss_stops_with_the_step(tmp_path):
 
 def retrain(tmp_path, epochs, arch):
     pl.seed_everything(0)
+    data = build_datamodule("synthetic", n_train=60, n_test=12, channels=1, image_size=8, num_classes=3,
+                            batch_size=8, augment="crop_flip", seed=3)
     module = RetrainModule(arch, LAYOUT_D, epochs=3, lr=0.05)
     trainer = build_trainer(tmp_path, "retrain", epochs)
-    fit_resumable(trainer, module, tmp_path, train_dataloaders=loader(), val_dataloaders=loader())
+    fit_resumable(trainer, module, tmp_path, datamodule=data)
     return module, trainer
 
 

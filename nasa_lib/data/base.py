@@ -23,15 +23,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .checksums import validate_verify
 from .transforms import ImageTransform, pad_images, validate_augment
 
-try:  # the unified package first; the standalone one is the same API
-    import lightning.pytorch as pl
-except ImportError:  # pragma: no cover - depends on what is installed
-    import pytorch_lightning as pl
+import pytorch_lightning as pl  # the package the whole suite uses (pyproject), not `lightning`
 
 
 @dataclass
@@ -84,7 +81,12 @@ def balanced_order(indices: np.ndarray, labels: np.ndarray,
 
 
 class ImageTensorDataset(Dataset):
-    """Images ``[N, C, H, W]`` uint8 shared by reference, viewed through an index array."""
+    """Images ``[N, C, H, W]`` uint8 shared by reference, viewed through an index array.
+
+    Augmentation is a pure function of (augment seed, epoch, image index): the same image gets
+    the same crop and flip in the same epoch whatever the order, the number of workers, or
+    whether the run was interrupted and resumed.  :class:`EpochShuffleSampler` sets the epoch.
+    """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, indices: np.ndarray,
                  transform: ImageTransform, augment_seed: int | None):
@@ -92,35 +94,38 @@ class ImageTensorDataset(Dataset):
         self.indices = torch.as_tensor(np.asarray(indices, dtype=np.int64))
         self.transform = transform
         self.augment_seed = augment_seed
-        self.generator: torch.Generator | None = None
-        self.reseed(augment_seed)
-
-    def reseed(self, seed: int | None) -> None:
-        """Restart the augmentation stream (``None``: evaluation, no augmentation)."""
-        if seed is None:
-            self.generator = None
-        else:
-            self.generator = torch.Generator()
-            self.generator.manual_seed(int(seed))
+        self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        j = self.indices[i]
-        return self.transform(self.images[j], self.generator), self.labels[j]
+        j = int(self.indices[i])
+        generator = None
+        if self.augment_seed is not None:
+            generator = torch.Generator()
+            generator.manual_seed(derive_seed(self.augment_seed, f"{self.epoch}:{j}"))
+        return self.transform(self.images[j], generator), self.labels[j]
 
 
-def reseed_worker_augmentation(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: each worker's copy of the dataset gets its own stream.
+class EpochShuffleSampler(Sampler):
+    """A random order that depends only on (seed, epoch).  Lightning calls ``set_epoch`` at
+    every epoch start, so a resumed run sees exactly the batches an uninterrupted one would."""
 
-    The loader seeds worker w with ``base_seed + w``, base_seed drawn from the loader's seeded
-    generator, so the streams are reproducible and differ between workers and epochs.
-    """
-    info = get_worker_info()
-    dataset = info.dataset
-    if getattr(dataset, "augment_seed", None) is not None:
-        dataset.reseed(info.seed)
+    def __init__(self, dataset: ImageTensorDataset, seed: int):
+        self.dataset, self.seed, self.epoch = dataset, int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        self.dataset.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self):
+        generator = torch.Generator()
+        generator.manual_seed(derive_seed(self.seed, f"order:{self.epoch}"))
+        return iter(torch.randperm(len(self.dataset), generator=generator).tolist())
 
 
 def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
@@ -208,66 +213,73 @@ class ImageDataModule(pl.LightningDataModule):
     def load_arrays(self) -> ImageArrays:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _split(self, labels: np.ndarray, has_test_split: bool) -> dict[str, np.ndarray]:
+        """Index arrays of the splits (see the module docstring), all from ``split_seed``.
+
+        "test" indexes the training arrays for sets without an official test split, and the
+        test arrays otherwise.
+        """
+        rng = np.random.default_rng(derive_seed(self.split_seed, "splits"))
+        pool = np.arange(len(labels))
+        test_idx = None
+        if not has_test_split:
+            test_idx, pool = stratified_split(pool, labels, self.test_fraction, rng)
+        # val_fraction is a fraction of the whole set, so rescale it to what is left
+        left = 1.0 if has_test_split else 1.0 - self.test_fraction
+        val_idx, train_idx = stratified_split(pool, labels, self.val_fraction / left, rng)
+        train_idx = balanced_order(train_idx, labels, rng)
+        if self.subset is not None:
+            if self.subset > len(train_idx):
+                raise ValueError(f"subset={self.subset} exceeds the {len(train_idx)} training "
+                                 f"images of {self.name}; valid values: None or "
+                                 f"2..{len(train_idx)}")
+            train_idx = train_idx[:self.subset]
+        weight_idx, arch_idx = stratified_split(train_idx, labels, self.train_portion, rng)
+        return {"train": train_idx, "val": val_idx, "weight": weight_idx, "arch": arch_idx,
+                "test": test_idx}
+
     def setup(self, stage: str | None = None) -> None:
         """Load, verify and split once; later calls (any stage) reuse the result."""
         if self._ready:
             return
         arrays = self.load_arrays()
         images, labels = arrays.train_images, arrays.train_labels
-        labels_np = labels.numpy()
-        rng = np.random.default_rng(derive_seed(self.split_seed, "splits"))
-        pool = np.arange(len(labels_np))
-        if arrays.test_images is None:
-            test_idx, pool = stratified_split(pool, labels_np, self.test_fraction, rng)
-        val_idx, train_idx = stratified_split(pool, labels_np,
-                                              self.val_fraction / (1.0 if arrays.test_images
-                                                                   is not None else
-                                                                   1.0 - self.test_fraction),
-                                              rng)
-        train_idx = balanced_order(train_idx, labels_np, rng)
-        if self.subset is not None:
-            if self.subset > len(train_idx):
-                raise ValueError(f"subset={self.subset} exceeds the {len(train_idx)} training "
-                                 f"images of {self.name}; valid values: None or 2..{len(train_idx)}")
-            train_idx = train_idx[:self.subset]
-        weight_idx, arch_idx = stratified_split(train_idx, labels_np, self.train_portion, rng)
+        has_test_split = arrays.test_images is not None
+        split = self._split(labels.numpy(), has_test_split)
+        if has_test_split:
+            split["test"] = np.arange(len(arrays.test_labels))
+        sizes = {name: len(idx) for name, idx in split.items()}
+        if min(sizes.values()) == 0:
+            raise ValueError(f"{self.name}: a split came out empty ({sizes}); use more images "
+                             f"or larger val_fraction / test_fraction / subset")
+        train_idx, test_idx = split["train"], split["test"]
 
         self.mean, self.std = channel_mean_std(images[torch.as_tensor(train_idx)])
         if self.pad_to is not None:
             images = pad_images(images, self.pad_to)
-        if arrays.test_images is not None:
+        if has_test_split:
             test_images, test_labels = arrays.test_images, arrays.test_labels
             if self.pad_to is not None:
                 test_images = pad_images(test_images, self.pad_to)
-            test_idx = np.arange(len(test_labels))
         else:
             test_images, test_labels = images, labels
 
         train_tf = ImageTransform(self.augment, self.mean, self.std, self.input_size)
         eval_tf = ImageTransform("none", self.mean, self.std, self.input_size)
-        self.split_indices = {"train": train_idx, "val": val_idx, "weight": weight_idx,
-                              "arch": arch_idx, "test": test_idx}
-        self.train_set = ImageTensorDataset(images, labels, train_idx, train_tf,
-                                            derive_seed(self.seed, "augment:train"))
-        self.weight_set = ImageTensorDataset(images, labels, weight_idx, train_tf,
-                                             derive_seed(self.seed, "augment:weight"))
-        self.arch_set = ImageTensorDataset(images, labels, arch_idx, train_tf,
-                                           derive_seed(self.seed, "augment:arch"))
-        self.val_set = ImageTensorDataset(images, labels, val_idx, eval_tf, None)
+        self.split_indices = split
+        self.train_set, self.weight_set, self.arch_set = (
+            ImageTensorDataset(images, labels, split[name], train_tf,
+                               derive_seed(self.seed, f"augment:{name}"))
+            for name in ("train", "weight", "arch"))
+        self.val_set = ImageTensorDataset(images, labels, split["val"], eval_tf, None)
         self.test_set = ImageTensorDataset(test_images, test_labels, test_idx, eval_tf, None)
         self._ready = True
 
     def _loader(self, dataset: ImageTensorDataset, purpose: str, train: bool) -> DataLoader:
-        generator = None
-        if train:
-            # A fresh seeded stream per call: two runs (or two calls) give identical batches.
-            dataset.reseed(dataset.augment_seed)
-            generator = torch.Generator()
-            generator.manual_seed(derive_seed(self.seed, f"loader:{purpose}"))
+        sampler = EpochShuffleSampler(dataset, derive_seed(self.seed, f"loader:{purpose}")) if train else None
         return DataLoader(dataset, batch_size=self.batch_size if train else self.eval_batch_size,
-                          shuffle=train, generator=generator, num_workers=self.num_workers,
-                          worker_init_fn=reseed_worker_augmentation if self.num_workers else None,
-                          pin_memory=self.pin_memory)
+                          sampler=sampler, shuffle=False, num_workers=self.num_workers,
+                          pin_memory=self.pin_memory, persistent_workers=False)
 
     def _require_setup(self) -> None:
         if not self._ready:

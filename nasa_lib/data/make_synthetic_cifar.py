@@ -1,10 +1,8 @@
 """Write a learnable synthetic data set of CIFAR's size in CIFAR's own format.
 
-For GPU runs with no internet: the cifar10 / cifar100 DataModules read the result exactly as
-they read the real archives (pass ``verify="folder"``, which checks the ``checksums.json`` that is
-written beside the batch files).  Same seed, same bytes.
-
     python -m nasa_lib.data.make_synthetic_cifar --root DIR --kind cifar10 [--tarball]
+
+Prints the folder, the time taken (s) and the sha256 of each file as JSON.
 """
 from __future__ import annotations
 
@@ -12,23 +10,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from .cifar_format import cifar_layout, write_cifar_archive
-from .synthetic_images import synthetic_split_arrays
-
-
-def make_synthetic_cifar(root: str | Path, kind: str = "cifar10", n_train: int = 50000,
-                         n_test: int = 10000, seed: int = 0, tarball: bool = False) -> Path:
-    """Write ``root/<cifar folder>`` (and ``checksums.json``; the .tar.gz with ``tarball``).
-
-    Images are 32x32 RGB class patterns with shifts and noise (see
-    :mod:`nasa_lib.data.synthetic_images`), classes balanced.  Returns the batches folder.
-    """
-    layout = cifar_layout(kind)
-    train, test = synthetic_split_arrays(n_train, n_test, layout.num_classes, channels=3,
-                                         image_size=32, seed=seed)
-    return write_cifar_archive(root, train, test, kind=kind, tarball=tarball)
+from nasa_lib.data.synthetic_cifar import make_synthetic_cifar
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,24 +55,55 @@ def render_images(templates: np.ndarray, labels: np.ndarray, rng: np.random.Gene
     return out
 
 
+_MINIMUM = {"n_train": 1, "n_test": 1, "num_classes": 2, "channels": 1, "image_size": 4}
+
+
+def validate_synthetic_sizes(**sizes: int) -> None:
+    """One-line ValueError unless each named size is an integer at or above its minimum."""
+    for name, value in sizes.items():
+        low = _MINIMUM[name]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def validate_pattern_params(**params: int) -> None:
+    """One-line ValueError unless ``contrast`` / ``noise`` are integers in 0..127 (pixels)."""
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or not 0 <= value <= 127:
+            raise ValueError(f"{name} must be an integer in 0..127 (pixel units), got {value!r}")
+
+
 def synthetic_split_arrays(n_train: int, n_test: int, num_classes: int, channels: int,
-                           image_size: int, seed: int) -> tuple[tuple[np.ndarray, np.ndarray],
-                                                                tuple[np.ndarray, np.ndarray]]:
+                           image_size: int, seed: int, contrast: int = 40, noise: int = 48,
+                           max_shift: int | None = None
+                           ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((train images, labels), (test images, labels)), NHWC uint8 / int64, from one seed.
 
-    Train and test share the class templates and draw from independent child streams.
+    Train and test share the class templates and draw from independent child streams.  The
+    defaults give an easy set (a two-layer CNN passes 80% in a few epochs on 1,024 16x16
+    images); :data:`HARD` is what the CIFAR-size tool uses.
     """
-    for name, value, low in (("n_train", n_train, 1), ("n_test", n_test, 1),
-                             ("num_classes", num_classes, 2), ("channels", channels, 1),
-                             ("image_size", image_size, 4)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    validate_synthetic_sizes(n_train=n_train, n_test=n_test, num_classes=num_classes,
+                             channels=channels, image_size=image_size)
+    validate_pattern_params(contrast=contrast, noise=noise)
     template_seq, train_seq, test_seq = np.random.SeedSequence(seed).spawn(3)
     templates = class_templates(num_classes, channels, image_size,
-                                np.random.default_rng(template_seq))
+                                np.random.default_rng(template_seq), contrast=contrast)
     splits = []
     for n, seq in ((n_train, train_seq), (n_test, test_seq)):
         rng = np.random.default_rng(seq)
         labels = balanced_labels(n, num_classes, rng)
-        splits.append((render_images(templates, labels, rng), labels))
+        splits.append((render_images(templates, labels, rng, max_shift=max_shift, noise=noise),
+                       labels))
     return splits[0], splits[1]
+
+
+# Harder settings for CIFAR-size data (measured on 32x32, 10 classes, 6,000 training images):
+# logistic regression on the pixels reaches about 60% test accuracy and a three-layer CNN about
+# 83% after 3 epochs, so networks differ and there is headroom (the easy defaults give 100%).
+HARD = {"contrast": 16, "noise": 64}
+
+
+def hard_max_shift(image_size: int) -> int:
+    return max(1, image_size // 4)
