@@ -1,0 +1,148 @@
+"""The per-layer auto-mapper: its choice equals a brute-force enumeration written with plain loops
+and the reference formulas, its tables agree with the reference formulas, and more PEs or a
+bigger buffer never make its best result worse."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from nasa_lib.hw import (DATAFLOW_NAMES, DATAFLOWS, Mapping, best_mapping, evaluate_mapping, layer_table,
+                         load_accelerator, map_layer)
+from nasa_lib.hw.costmodel import DIMS, SPLIT_DIMS, LayerShape, mapping_problems
+from nasa_lib.layerspec import LayerSpec
+
+NASA = load_accelerator("nasa_chunk")
+SMALL = [
+    LayerSpec("conv3x3", "mult", N=1, K=3, C=2, P=3, Q=3, R=3, S=3, padding=1),
+    LayerSpec("dw_s2", "shift", N=1, K=4, C=4, P=2, Q=2, R=3, S=3, stride=2, padding=1, groups=4, bits_w=6, bits_a=6),
+    LayerSpec("pw_g2", "adder", N=1, K=4, C=6, P=2, Q=3, groups=2, bits_w=6, bits_a=6),
+]
+
+
+def objective_value(cost, objective):
+    e, lat = cost.energy_total_pj, cost.latency_cycles
+    return {"edp": e * lat, "energy": e, "latency": lat}[objective]
+
+
+def brute_force(spec, chunk, dataflow, objective, n_pe, buffer_bytes):
+    """Every valid mapping, enumerated with plain loops over all integers, costed one by one."""
+    shape = LayerShape.from_spec(spec)
+    df = DATAFLOWS[dataflow]
+    size = {d: shape.dim(d) for d in DIMS}
+    rf_choices = [range(1, size[d] + 1) if d in df.rf_free else [size[d] if d in df.rf_full else 1] for d in DIMS]
+    best = math.inf
+    for rf_vals in itertools.product(*rf_choices):
+        rf = dict(zip(DIMS, rf_vals))
+        sp_choices = []
+        for d in DIMS:
+            limit = math.ceil(size[d] / rf[d])
+            sp_choices.append([limit] if d in df.spatial_full else range(1, limit + 1) if d in df.spatial else [1])
+        for sp_vals in itertools.product(*sp_choices):
+            sp = dict(zip(DIMS, sp_vals))
+            if math.prod(sp_vals) > n_pe:
+                continue
+            cuts = [(None, 0)]
+            for d in SPLIT_DIMS:
+                ta = rf[d] * sp[d]
+                cuts += [(d, g) for g in range(ta, size[d], ta)]
+            for d, g in cuts:
+                m = Mapping(dataflow, rf, sp, d, g)
+                if mapping_problems(shape, NASA, m, n_pe, buffer_bytes, chunk.bits):
+                    continue
+                cost = evaluate_mapping(spec, NASA, chunk, m, n_pe, buffer_bytes, check=False)
+                best = min(best, objective_value(cost, objective))
+    return best
+
+
+@pytest.mark.parametrize("spec", SMALL, ids=lambda s: s.name)
+@pytest.mark.parametrize("objective", ["edp", "energy", "latency"])
+def test_mapper_choice_equals_brute_force(spec, objective):
+    chunk = NASA.chunk({"mult": "conv", "shift": "shift", "adder": "adder"}[spec.op])
+    shape = LayerShape.from_spec(spec)
+    whole = shape.footprint_elems(None, 0) * chunk.bits / 8
+    for dataflow in DATAFLOW_NAMES:
+        for n_pe, buffer_bytes in ((5, whole), (12, 0.6 * whole)):   # the tight buffer forces a cut
+            expected = brute_force(spec, chunk, dataflow, objective, n_pe, buffer_bytes)
+            assert math.isfinite(expected)
+            try:
+                got = objective_value(best_mapping(spec, NASA, chunk, dataflow, objective, n_pe, buffer_bytes),
+                                      objective)
+            except ValueError:
+                got = math.inf
+            assert got == pytest.approx(expected, rel=1e-7), (dataflow, n_pe, buffer_bytes)
+
+
+def test_tables_agree_with_reference_formulas_on_network_layers():
+    chunk = NASA.chunk("conv")
+    specs = [LayerSpec("pw1", "mult", N=1, K=96, C=16, P=32, Q=32),
+             LayerSpec("dw", "mult", N=1, K=144, C=144, P=16, Q=16, R=5, S=5, stride=2, padding=2, groups=144),
+             LayerSpec("pw_g2", "mult", N=1, K=64, C=112, P=8, Q=8, groups=2),
+             LayerSpec("fc", "mult", N=1, K=10, C=1504, P=1, Q=1)]
+    caps = tuple(u * 16 * 1024 for u in range(9))
+    rng = np.random.default_rng(0)
+    for spec in specs:
+        for dataflow in DATAFLOW_NAMES:
+            table = layer_table(spec, NASA, chunk, dataflow, "edp", caps, 168)
+            for b, n in zip(rng.integers(1, 9, 4), rng.integers(1, 169, 4)):
+                cost = best_mapping(spec, NASA, chunk, dataflow, "edp", int(n), caps[b])
+                assert cost.energy_total_pj == pytest.approx(table.energy[b, n], rel=1e-12)
+                assert cost.latency_cycles == pytest.approx(table.latency[b, n], rel=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["edp", "energy", "latency"])
+def test_more_pes_or_buffer_never_make_a_layer_worse(objective):
+    chunk = NASA.chunk("conv")
+    spec = LayerSpec("pw2", "mult", N=1, K=24, C=144, P=32, Q=32)
+    values = []
+    for n_pe, kb in ((8, 16), (8, 64), (40, 16), (40, 64), (168, 64), (168, 128)):
+        cost = map_layer(spec, NASA, n_pe=n_pe, buffer_kb=kb, objective=objective)
+        values.append(objective_value(cost, objective))
+    v = dict(zip(((8, 16), (8, 64), (40, 16), (40, 64), (168, 64), (168, 128)), values))
+    for (n1, b1), (n2, b2) in itertools.product(v, v):
+        if n1 <= n2 and b1 <= b2:
+            assert v[n2, b2] <= v[n1, b1] * (1 + 1e-9), ((n1, b1), (n2, b2))
+    # and the table over every PE count and buffer share is monotone as well
+    caps = tuple(u * 16 * 1024 for u in range(9))
+    obj = layer_table(spec, NASA, chunk, "RS", objective, caps, 168).obj
+    finite = np.where(np.isfinite(obj), obj, 1e300)
+    assert np.all(np.diff(finite, axis=1) <= 1e-9 * finite[:, 1:])
+    assert np.all(np.diff(finite, axis=0) <= 1e-9 * finite[1:, :])
+    # a bigger accelerator (more PEs than the NASA budget) only helps
+    big = NASA.replace(pe_budget=336)
+    assert objective_value(map_layer(spec, big, n_pe=336, objective=objective), objective) <= \
+        objective_value(map_layer(spec, NASA, objective=objective), objective) * (1 + 1e-9)
+
+
+def test_map_layer_picks_the_chunk_and_reports_its_mapping():
+    spec = LayerSpec("shift_pw", "shift", N=1, K=32, C=16, P=8, Q=8, bits_w=6, bits_a=6)
+    cost = map_layer(spec, "nasa_chunk")
+    assert cost.chunk == "shift" and cost.dataflow in DATAFLOW_NAMES
+    m = Mapping(cost.mapping["dataflow"], cost.mapping["rf"], cost.mapping["spatial"],
+                cost.mapping["split_dim"], cost.mapping["split_extent"])
+    again = evaluate_mapping(spec, NASA, NASA.chunk("shift"), m, NASA.pe_budget)
+    assert again.energy_total_pj == pytest.approx(cost.energy_total_pj)
+    fixed = map_layer(spec, "nasa_chunk", dataflow="WS")
+    assert fixed.dataflow == "WS" and objective_value(fixed, "edp") >= objective_value(cost, "edp") * (1 - 1e-12)
+
+
+def test_bad_arguments_name_the_parameter():
+    spec = SMALL[0]
+    with pytest.raises(ValueError, match="objective='speed' is not valid; valid values: edp, energy, latency"):
+        map_layer(spec, NASA, objective="speed")
+    with pytest.raises(ValueError, match="dataflow='XS' is not valid; valid values: auto, RS, WS, OS, IS"):
+        map_layer(spec, NASA, dataflow="XS")
+    with pytest.raises(ValueError, match="chunk='adder' does not run op 'mult'"):
+        map_layer(spec, NASA, chunk="adder")
+    with pytest.raises(ValueError, match="n_pe=0 must be >= 1"):
+        map_layer(spec, NASA, n_pe=0)
+    with pytest.raises(ValueError, match="has no valid mapping"):
+        map_layer(spec, NASA, buffer_kb=0.01)
+
+
+def test_costs_are_per_image_whatever_the_batch():
+    one = LayerSpec("pw", "mult", N=1, K=32, C=16, P=8, Q=8)
+    four = LayerSpec("pw", "mult", N=4, K=32, C=16, P=8, Q=8)
+    a, b = map_layer(one, NASA), map_layer(four, NASA)
+    assert b.energy_total_pj == pytest.approx(a.energy_total_pj) and b.latency_cycles == a.latency_cycles
+    assert b.energy_pj["compute"] == pytest.approx(32 * 16 * 64 * (0.2 + 0.03))
