@@ -112,7 +112,8 @@ class SearchModule(EpochHistory, pl.LightningModule):
 
     def export(self, path, **meta) -> list[str]:
         arch = self.derived_arch()
-        save_arch(path, arch, self.supernet.layout, space=self.supernet.space, cost=self.derived_cost(),
+        save_arch(path, arch, self.supernet.layout, space=self.supernet.space,
+                  adder_free_ends=self.supernet.adder_free_ends, cost=self.derived_cost(),
                   cost_unit=self.hparams.cost_unit, probabilities=self.probabilities(), **meta)
         return arch
 

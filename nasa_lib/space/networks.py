@@ -148,9 +148,11 @@ def candidate_layer_specs(space: str, layout: FBNetLayout | None = None, batch: 
     return table
 
 
-def save_arch(path, arch: list[str], layout: FBNetLayout, space: str | None = None, **meta) -> None:
-    check_arch(arch, layout, canonical_space_name(space) if space else None)
-    doc = {"arch": list(arch), "layout": layout.to_dict(), "space": space, "meta": meta}
+def save_arch(path, arch: list[str], layout: FBNetLayout, space: str | None = None, adder_free_ends: int = 3,
+              **meta) -> None:
+    check_arch(arch, layout, canonical_space_name(space) if space else None, adder_free_ends)
+    doc = {"arch": list(arch), "layout": layout.to_dict(), "space": space, "adder_free_ends": adder_free_ends,
+           "meta": meta}
     Path(path).write_text(json.dumps(doc, indent=1))
 
 

@@ -1,0 +1,1 @@
+"""Figures and tables of the reports, drawn from the pipeline's outputs."""

@@ -1,0 +1,138 @@
+"""Figures of the pipeline's stages, drawn from the stages' own outputs (never typed-in numbers).
+
+Every function takes what a stage wrote (history lists, alpha histories, data modules), draws
+one figure with labelled axes, units and a title that names the run, saves it (PNG, plus SVG when
+``svg=True``) and returns the matplotlib figure so a notebook shows it inline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PHASE_COLORS = {"mult": "#dbe9f6", "adder": "#fde0c5", "mixed": "#e2f0d9"}
+
+
+def save(fig, path, svg: bool = False):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    if svg:
+        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return fig
+
+
+def plot_data_overview(datamodule, path, title: str = "", n: int = 16):
+    """Sample training images and the class balance of every split."""
+    sns.set_theme(style="whitegrid")
+    fig = plt.figure(figsize=(11, 3.6))
+    grid = fig.add_gridspec(2, 10)
+    train = datamodule.train_set
+    for i in range(min(n, len(train), 16)):
+        ax = fig.add_subplot(grid[i // 8, i % 8])
+        j = int(train.indices[i])
+        img = train.images[j].float() / 255.0
+        ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray" if img.shape[0] == 1 else None)
+        ax.set_title(f"label {int(train.labels[j])}", fontsize=7)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[:, 8:])
+    rows = []
+    for split, idx in datamodule.split_indices.items():
+        labels = (datamodule.test_set.labels if split == "test" else train.labels)[np.asarray(idx)]
+        values, counts = np.unique(labels.numpy(), return_counts=True)
+        rows += [(split, int(v), int(c)) for v, c in zip(values, counts)]
+    import pandas as pd
+    df = pd.DataFrame(rows, columns=["split", "class", "images"])
+    sns.barplot(df[df.split.isin(["train", "val", "test"])], x="class", y="images", hue="split", ax=ax)
+    ax.set_xlabel("class")
+    ax.set_ylabel("images (count)")
+    fig.suptitle(title or "Training images and class balance per split")
+    return save(fig, path)
+
+
+def _shade_phases(ax, history):
+    for h in history:
+        if "phase" in h:
+            ax.axvspan(h["epoch"] + 0.5, h["epoch"] + 1.5, color=PHASE_COLORS.get(h["phase"], "white"), lw=0)
+
+
+def plot_pretrain(history: list[dict], path, title: str):
+    """Supernet validation accuracy (fixed random paths) and training loss per epoch, PGP phases shaded."""
+    sns.set_theme(style="whitegrid")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    epochs = [h["epoch"] + 1 for h in history]
+    for ax, key, label in ((a1, "val_acc", "validation accuracy (%)"), (a2, "train_loss", "training loss (cross-entropy)")):
+        _shade_phases(ax, history)
+        scale = 100.0 if key.endswith("acc") else 1.0
+        ax.plot(epochs, [h.get(key, np.nan) * scale for h in history], marker="o")
+        ax.set_xlabel("pretraining epoch")
+        ax.set_ylabel(label)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
+    a2.legend(handles, [f"PGP phase: {p}" for p in PHASE_COLORS], fontsize=8, loc="upper right")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: str):
+    """Final operator probabilities per layer (heatmap) and the derived architecture's cost."""
+    sns.set_theme(style="white")
+    final = alpha["probabilities_per_epoch"][-1]
+    names = sorted({op for cands in alpha["candidates"] for op in cands}, key=lambda o: (o == "skip", o))
+    matrix = np.full((len(final), len(names)), np.nan)
+    for i, (cands, probs) in enumerate(zip(alpha["candidates"], final)):
+        for op, p in zip(cands, probs):
+            matrix[i, names.index(op)] = p
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [3, 1.3]})
+    sns.heatmap(matrix, ax=a1, cmap="viridis", xticklabels=names, yticklabels=[f"L{i}" for i in range(len(final))],
+                cbar_kws={"label": "probability softmax(alpha)"})
+    a1.set_xlabel("candidate op (grey: not allowed at that layer)")
+    a1.set_ylabel("searchable layer")
+    a1.set_facecolor("#bbbbbb")
+    a1.tick_params(axis="x", labelsize=7)
+    a2.plot([h["epoch"] + 1 for h in history], [h["derived_cost"] for h in history], marker="o")
+    a2.set_xlabel("search epoch")
+    a2.set_ylabel(f"derived architecture cost\n({cost_unit} per image)")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_alpha_evolution(alpha: dict, path, title: str):
+    """How the probability of each operator kind evolved during search, averaged over layers."""
+    from ..ops.registry import get_op
+    sns.set_theme(style="whitegrid")
+    rows = []
+    for epoch, per_layer in enumerate(alpha["probabilities_per_epoch"]):
+        totals = {}
+        for cands, probs in zip(alpha["candidates"], per_layer):
+            for op, p in zip(cands, probs):
+                totals[get_op(op).kind] = totals.get(get_op(op).kind, 0.0) + p / len(per_layer)
+        rows += [(epoch + 1, k, v) for k, v in totals.items()]
+    import pandas as pd
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    sns.lineplot(pd.DataFrame(rows, columns=["epoch", "operator kind", "mean probability"]), x="epoch",
+                 y="mean probability", hue="operator kind", marker="o", ax=ax)
+    ax.set_xlabel("search epoch")
+    ax.set_ylabel("mean probability over layers")
+    ax.set_title(title)
+    return save(fig, path)
+
+
+def plot_retrain(history: list[dict], path, title: str):
+    sns.set_theme(style="whitegrid")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    epochs = [h["epoch"] + 1 for h in history]
+    a1.plot(epochs, [h["train_loss"] for h in history], marker="o")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("training loss (cross-entropy)")
+    a2.plot(epochs, [100 * h["train_acc"] for h in history], marker="o", label="train")
+    a2.plot(epochs, [100 * h.get("val_acc", np.nan) for h in history], marker="s", label="validation")
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("accuracy (%)")
+    a2.legend()
+    fig.suptitle(title)
+    return save(fig, path)
