@@ -23,12 +23,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Set up, then run the whole DVC pipeline on the embedded default profile (params.yaml).
+## The bundled MNIST-5k is materialised byte for byte first (data.dvc pins those bytes).
 repro: setup
+	test -e data/mnist5k || $(PY) -m nasa_lib.data.materialize --dataset mnist5k --out data/mnist5k
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
 ## Set up, then run the test suite (CPU, offline; GPU tests skip without a GPU).
 test: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n 2
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n 2 --dist loadfile
 
 ## Open the notebooks in JupyterLab with the project's kernel.
 lab: setup

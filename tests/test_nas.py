@@ -193,3 +193,16 @@ def test_conv_twin_and_distillation(tmp_path):
     summary = student.network_summary()
     assert summary["params"] > 0 and summary["shift_ops"] > 0 and summary["add_ops"] > 0
     json.dumps(summary)
+
+
+def test_supernet_validation_uses_batch_statistics_without_touching_running_ones():
+    from nasa_lib.nas.common import batch_statistics_bn
+    module = PGPPretrainModule("OnlyConv", LAYOUT_D, epochs=1, mult_epochs=0, adder_epochs=0)
+    module.eval()
+    bn = module.supernet.stem_bn
+    before = bn.running_mean.clone()
+    x = torch.randn(16, 1, 8, 8) * 3 + 5
+    with batch_statistics_bn(module.supernet):
+        y = bn(module.supernet.stem_conv(x))
+    assert torch.equal(bn.running_mean, before) and not bn.training
+    assert y.mean((0, 2, 3)).abs().max() < 1e-5  # normalised with the batch's own statistics

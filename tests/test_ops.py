@@ -53,6 +53,12 @@ def test_op_specs_chain_and_counts_are_consistent(op):
         assert (counts["shift"] > 0) == (kind in ("shift", "shiftadd"))
 
 
+def test_residual_blocks_start_as_the_identity():
+    block = build_block("add_k3_e3", 8, 8, 1)
+    x = torch.randn(2, 8, 5, 5)
+    assert torch.equal(block(x), x)
+
+
 def test_conv_block_counts_match_hand_calculation():
     # k3_e6, 16 -> 16 channels, stride 1, 8x8 input: mid = 96 channels
     #   pw1: 96 * 16 * 8*8          = 98,304 multiplications

@@ -2,6 +2,7 @@
 optimisers and schedules, and the hardware-cost tables of the search."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -62,6 +63,27 @@ def fixed_cost(layout: FBNetLayout) -> float:
     from ..space import arch_layer_specs
     specs = arch_layer_specs(["skip"] * layout.num_layers, layout)
     return flops_cost([s for s in specs if not s.name.startswith("layer")])
+
+
+@contextlib.contextmanager
+def batch_statistics_bn(module: torch.nn.Module):
+    """Evaluate with BatchNorm on batch statistics, leaving the running statistics untouched.
+
+    A weight-sharing supernet's running statistics mix every path it trained, so a single path
+    evaluated with them scores near chance; its batch statistics (evaluation batches are large)
+    give the accuracy the path actually has, as BN recalibration would."""
+    saved = []
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            saved.append((m, m.training, m.momentum))
+            m.train()
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, training, momentum in saved:
+            m.train(training)
+            m.momentum = momentum
 
 
 class EpochHistory:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..space import FBNetLayout, Supernet
-from .common import EpochHistory, EpochStats, check_finite, lr_schedule, sgd, step_generator
+from .common import EpochHistory, EpochStats, batch_statistics_bn, check_finite, lr_schedule, sgd, step_generator
 
 PHASE_KINDS = {"mult": ("mult", "shift", "skip"), "adder": ("adder", "shiftadd"), "mixed": None}
 
@@ -112,7 +112,8 @@ class PGPPretrainModule(EpochHistory, pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        accs = [(self.supernet(x, active=a).argmax(1) == y).float().mean() for a in self.eval_active]
+        with batch_statistics_bn(self.supernet):
+            accs = [(self.supernet(x, active=a).argmax(1) == y).float().mean() for a in self.eval_active]
         self.log("val_acc", torch.stack(accs).mean(), on_epoch=True, prog_bar=True, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:

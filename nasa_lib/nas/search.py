@@ -34,7 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..space import FBNetLayout, Supernet, save_arch
-from .common import EpochHistory, EpochStats, check_finite, fixed_cost, flops_cost_table, lr_schedule, sgd, step_generator
+from .common import EpochHistory, EpochStats, batch_statistics_bn, check_finite, fixed_cost, flops_cost_table, lr_schedule, sgd, step_generator
 
 SEARCH_MODES = ("soft", "hard")
 
@@ -173,7 +173,8 @@ class SearchModule(EpochHistory, pl.LightningModule):
     def validation_step(self, batch, batch_idx):
         x, y = batch
         active = [[int(a.argmax())] for a in self.alphas]
-        acc = (self.supernet(x, active=active).argmax(1) == y).float().mean()
+        with batch_statistics_bn(self.supernet):
+            acc = (self.supernet(x, active=active).argmax(1) == y).float().mean()
         self.log("val_acc", acc, on_epoch=True, prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):

@@ -65,6 +65,10 @@ class MBConvBlock(CountsOps, nn.Module):
         self.pw2 = make_conv(kind, mid, out_channels, 1, 1, groups, **opts)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.use_residual = in_channels == out_channels and stride == 1
+        if self.use_residual:
+            # A residual block starts as the identity (last BN's scale 0): a supernet whose paths are
+            # sampled at random then trains from the first steps instead of stalling at chance.
+            nn.init.zeros_(self.bn3.weight)
 
     def forward(self, x: torch.Tensor, expansion: int | None = None) -> torch.Tensor:
         e = self.expansion if expansion is None else expansion

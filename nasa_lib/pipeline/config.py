@@ -108,6 +108,7 @@ COMMON = {
     "subset": Number(int, 2, nullable=True), "pad_to": Number(int, 1, nullable=True),
     "verify": Choice(*VERIFY_MODES), "width_mult": Number(float, 0, low_open=True),
     "depth_mult": Number(float, 0, low_open=True), "header_channels": Number(int, 8),
+    "stem_stride": Choice(1, 2),
     "adder_free_ends": Number(int, 0), "shift_mode": Choice(*SHIFT_MODES),
     "limit_train_batches": Number(float, 0, nullable=True, low_open=True),
     "checkpoint_root": Text(), "run_name": Text(),

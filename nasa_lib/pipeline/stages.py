@@ -61,7 +61,8 @@ def make_datamodule(cfg: dict):
 
 def make_layout(cfg: dict, datamodule) -> FBNetLayout:
     return FBNetLayout(width_mult=cfg["width_mult"], depth_mult=cfg["depth_mult"],
-                       header_channels=cfg["header_channels"], in_channels=datamodule.in_channels,
+                       header_channels=cfg["header_channels"], stem_stride=cfg["stem_stride"],
+                       in_channels=datamodule.in_channels,
                        input_size=datamodule.input_size, num_classes=datamodule.num_classes)
 
 

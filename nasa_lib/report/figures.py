@@ -136,3 +136,74 @@ def plot_retrain(history: list[dict], path, title: str):
     a2.legend()
     fig.suptitle(title)
     return save(fig, path)
+
+
+def _rows_frame(rows, mode=None):
+    import pandas as pd
+    df = pd.DataFrame(rows)
+    return df if mode is None else df[df["mode"] == mode]
+
+
+def plot_hw_costs(rows: list[dict], path, title: str):
+    """Energy (uJ/image) and latency (ms/image) of every network on the chunk-based accelerator
+    (auto-mapper) and on the multiplier-only baseline."""
+    sns.set_theme(style="whitegrid")
+    df = _rows_frame(rows)
+    df = df[df["mode"].isin(["auto", "multiplier_only"])].copy()
+    df["accelerator (mapping)"] = df["accelerator"] + " (" + df["mode"] + ")"
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8))
+    sns.barplot(df, x="network", y="energy_uj", hue="accelerator (mapping)", ax=a1)
+    sns.barplot(df, x="network", y="latency_ms", hue="accelerator (mapping)", ax=a2, legend=False)
+    a1.set_ylabel("energy (uJ per image)")
+    a2.set_ylabel("latency (ms per image)")
+    for ax in (a1, a2):
+        ax.set_xlabel("network")
+        ax.tick_params(axis="x", rotation=30)
+    a1.legend(fontsize=8)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_energy_breakdown(rows: list[dict], path, title: str):
+    """Energy per memory level and compute, per network and mapping mode (stacked, uJ/image)."""
+    import pandas as pd
+    sns.set_theme(style="whitegrid")
+    records = []
+    for r in rows:
+        for part, value in r["energy_breakdown_uj"].items():
+            records.append({"network / mode": f"{r['network']} / {r['mode']}", "part": part, "uJ": value})
+    df = pd.DataFrame(records).pivot_table(index="network / mode", columns="part", values="uJ", sort=False)
+    fig, ax = plt.subplots(figsize=(12, max(3.5, 0.28 * len(df))))
+    df.plot.barh(stacked=True, ax=ax, colormap="tab10")
+    ax.set_xlabel("energy (uJ per image)")
+    ax.set_ylabel("")
+    ax.legend(title="energy of", fontsize=8)
+    ax.set_title(title)
+    return save(fig, path)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats in both (lower cost, higher accuracy)."""
+    front = []
+    for i, (c, a) in enumerate(points):
+        if not any((c2 <= c and a2 >= a) and (c2 < c or a2 > a) for j, (c2, a2) in enumerate(points) if j != i):
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def plot_accuracy_vs_cost(rows: list[dict], path, title: str, cost: str = "energy_uj",
+                          cost_label: str = "energy (uJ per image)", mode: str = "auto"):
+    """Test accuracy against hardware cost on the chunk-based accelerator, Pareto front marked."""
+    sns.set_theme(style="whitegrid")
+    df = _rows_frame(rows, mode).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    sns.scatterplot(df, x=cost, y=df["test_acc"] * 100, hue="arch_source", style="arch_source", s=80, ax=ax)
+    for _, r in df.iterrows():
+        ax.annotate(r["network"], (r[cost], r["test_acc"] * 100), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    front = pareto_front(list(zip(df[cost], df["test_acc"])))
+    ax.plot(df.loc[front, cost], df.loc[front, "test_acc"] * 100, "k--", lw=1, label="Pareto front")
+    ax.set_xlabel(cost_label)
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return save(fig, path)
