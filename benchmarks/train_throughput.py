@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -59,7 +60,8 @@ def run(stage, module, loaders, args, batch):
     timer = StepTimer(args.warmup)
     trainer = build_trainer(Path(args.workdir) / stage, stage, 1, accelerator="gpu" if args.device == "cuda" else "cpu",
                             devices=args.devices, precision=args.precision, limit_train_batches=args.steps + args.warmup,
-                            limit_val_batches=0, find_unused_parameters=stage != "retrain", sync_batchnorm=args.devices > 1)
+                            limit_val_batches=0, find_unused_parameters=stage != "retrain",
+                            sync_batchnorm=args.devices > 1 and not args.no_sync_bn)
     trainer.callbacks.append(timer)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -82,12 +84,14 @@ def main():
     p.add_argument("--device", choices=["cuda", "cpu"], default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--devices", type=int, default=1)
     p.add_argument("--precision", default="32-true")
+    p.add_argument("--no-sync-bn", action="store_true", help="plain per-device BatchNorm under DDP")
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--space", default="Hybrid-All")
     p.add_argument("--search-mode", default="soft", choices=["soft", "hard"])
     p.add_argument("--stages", default="pretrain,search,retrain")
     p.add_argument("--workdir", default=tempfile.mkdtemp(prefix="throughput_"))
     p.add_argument("--data-dir", default=None, help="a CIFAR-format folder; default: write a synthetic one")
+    p.add_argument("--n-train", type=int, default=50_000, help="images of the synthetic training set")
     p.add_argument("--out", default="benchmarks/results/train_throughput.json")
     args = p.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -95,13 +99,13 @@ def main():
     pl.seed_everything(0, verbose=False)
     data_dir = args.data_dir or str(Path(args.workdir) / "cifar10")
     if args.data_dir is None:
-        make_synthetic_cifar(data_dir, "cifar10", n_train=50_000, n_test=10_000, seed=0)
+        make_synthetic_cifar(data_dir, "cifar10", n_train=args.n_train, n_test=max(100, args.n_train // 5), seed=0)
     dm_kw = dict(data_dir=data_dir, verify="folder", augment="crop_flip", num_workers=8 if args.device == "cuda" else 0,
                  pin_memory=args.device == "cuda")
     layout = FBNetLayout.cifar(width_mult=args.width).to_dict()
     result = {"device": torch.cuda.get_device_name(0) if args.device == "cuda" else platform.processor() or "cpu",
               "devices": args.devices, "torch": torch.__version__, "lightning": pl.__version__,
-              "precision": args.precision, "tf32": False, "space": args.space, "width_mult": args.width,
+              "precision": args.precision, "tf32": False, "sync_batchnorm": args.devices > 1 and not args.no_sync_bn, "space": args.space, "width_mult": args.width,
               "search_mode": args.search_mode, "stages": {}}
     stages = args.stages.split(",")
     if "pretrain" in stages:
@@ -126,9 +130,10 @@ def main():
         module = RetrainModule(arch, layout, epochs=650, schedule="step", milestones=(200, 400))
         result["stages"]["retrain"] = run("retrain", module, {"datamodule": dm}, args, 196)
         result["retrain_arch"] = arch
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:  # under DDP every rank runs main(); one writes
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        print(json.dumps({k: v for k, v in result.items() if k != "retrain_arch"}, indent=1))
 
 
 if __name__ == "__main__":
