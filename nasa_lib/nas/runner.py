@@ -4,11 +4,13 @@ CI logs stay small)."""
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.strategies import DDPStrategy
 
 ACCELERATORS = ("cpu", "gpu", "auto")
 
@@ -31,7 +33,11 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     if devices > 1:
-        strategy = "ddp_find_unused_parameters_true" if find_unused_parameters else "ddp"
+        # A script re-launches itself once per device ("popen"); a notebook kernel (papermill)
+        # cannot, so there the processes are forked (Lightning's ddp_notebook).
+        from lightning_fabric.utilities.imports import _IS_INTERACTIVE
+        strategy = DDPStrategy(find_unused_parameters=find_unused_parameters,
+                               start_method="fork" if _IS_INTERACTIVE or "ipykernel" in sys.modules else "popen")
     else:
         strategy = "auto"
     ckpt = ModelCheckpoint(dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0, every_n_epochs=1)

@@ -99,7 +99,7 @@ class Baseline:
 
 COMMON = {
     "seed": Number(int, 0), "num_threads": Number(int, 1), "accelerator": Choice("cpu", "gpu", "auto"),
-    "devices": Number(int, 1), "precision": Choice("32-true", "16-mixed", "bf16-mixed"),
+    "devices": Number(int, 1), "sync_batchnorm": Flag(), "precision": Choice("32-true", "16-mixed", "bf16-mixed"),
     "dataset": Choice(*DATASET_NAMES), "data_dir": Text(), "batch_size": Number(int, 1),
     "eval_batch_size": Number(int, 1, nullable=True), "num_workers": Number(int, 0),
     "val_fraction": Number(float, 0, 1, nullable=True, low_open=True),

@@ -72,7 +72,7 @@ def _checkpoint_dir(cfg: dict, stage: str) -> Path:
 
 def _trainer(cfg: dict, out_dir: Path, stage: str, epochs: int, supernet: bool):
     return build_trainer(out_dir, stage, epochs, accelerator=cfg["accelerator"], devices=cfg["devices"],
-                         precision=cfg["precision"], sync_batchnorm=cfg["devices"] > 1,
+                         precision=cfg["precision"], sync_batchnorm=cfg["sync_batchnorm"],
                          find_unused_parameters=supernet, limit_train_batches=cfg.get("limit_train_batches"))
 
 
