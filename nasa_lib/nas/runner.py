@@ -22,7 +22,8 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
     """A Trainer that checkpoints ``last.ckpt`` into ``out_dir/checkpoints`` after every epoch.
 
     ``devices > 1`` selects DDP (``find_unused_parameters`` for supernets, whose unsampled paths
-    get no gradient); ``sync_batchnorm`` converts BatchNorm to SyncBatchNorm.
+    get no gradient); ``sync_batchnorm`` converts BatchNorm to SyncBatchNorm (GPUs only: PyTorch's
+    SyncBatchNorm has no CPU implementation, so CPU processes keep per-process BN).
     """
     if accelerator not in ACCELERATORS:
         raise ValueError(f"accelerator={accelerator!r} is not valid; valid values: {', '.join(ACCELERATORS)}")
@@ -43,7 +44,7 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
     ckpt = ModelCheckpoint(dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0, every_n_epochs=1)
     return pl.Trainer(
         default_root_dir=str(out_dir), max_epochs=max_epochs, accelerator=accelerator, devices=devices,
-        strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1,
+        strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1 and accelerator != "cpu",
         gradient_clip_val=gradient_clip_val, limit_train_batches=limit_train_batches,
         limit_val_batches=limit_val_batches, callbacks=[ckpt], logger=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
@@ -61,3 +62,9 @@ def fit_resumable(trainer: pl.Trainer, module: pl.LightningModule, out_dir, **fi
     if ckpt and trainer.global_rank == 0:
         print(f"resuming from {ckpt}", flush=True)
     trainer.fit(module, ckpt_path=ckpt, **fit_kwargs)
+    # Forked or spawned DDP workers hand back only the weights; the histories a module keeps
+    # beside them (saved in every checkpoint) come back from the last checkpoint.
+    final = last_checkpoint(out_dir)
+    if final and getattr(trainer.strategy, "_start_method", "popen") in ("fork", "spawn", "forkserver"):
+        import torch
+        module.on_load_checkpoint(torch.load(final, map_location="cpu", weights_only=False))

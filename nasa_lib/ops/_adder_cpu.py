@@ -18,10 +18,15 @@ Work layout, per image (one image is the unit of work of one thread, so no locki
 * input gradient: ``dcols[j, l] = sum_k clamp(w[k, j] - cols[j, l], -1, 1) * g[k, l]`` with a
   4 (j) x PW (l) register tile, then ``col2im`` adds the columns back into ``dx``.
 
+Depthwise layers (one input channel per filter) skip im2col, which would cost as much as their
+arithmetic: each plane is copied into a zero-bordered buffer and the taps run over output rows;
+the weight gradient ``sum (x - w) * g`` is computed here too (oneDNN's depthwise weight gradient
+is slow).  Dense weight gradients come from ``adder.py``: the convolution weight-gradient
+(oneDNN) minus ``w * sum(g)``.
+
 Extra memory: per thread one packed column buffer (and for the backward a packed gradient block
-and a second column buffer), i.e. a few times ``R*S`` one image, independent of the batch size.
-The weight gradient does not come from here: ``adder.py`` gets it from the convolution
-weight-gradient (oneDNN on CPU) minus ``w * sum(g)``.
+and a second column buffer), i.e. a few times ``R*S`` one image, independent of the batch size;
+depthwise layers need two padded planes per thread.
 """
 from __future__ import annotations
 
@@ -211,11 +216,123 @@ void adder_grad_input_##SFX(const T *x, const T *w, const T *gy, T *dx, long n0,
     }                                                                                            \
 }
 
+/* Depthwise layers (one input channel per filter, K = C * M): no im2col, which would cost as
+   much as the arithmetic.  Each plane is copied into a zero-bordered buffer xp of
+   (H + 2 pad) x (W + 2 pad), so the tap loops need no bounds checks; rows of outputs are the
+   vectorised inner loops. */
+#define DEFINE_DEPTHWISE_KERNELS(T, SFX, ABS)                                                    \
+static void pad_plane_##SFX(const T *src, T *xp, long H, long W, long pad) {                    \
+    const long Wp = W + 2 * pad;                                                                 \
+    for (long h = 0; h < H; h++) memcpy(xp + (h + pad) * Wp + pad, src + h * W, sizeof(T) * W);  \
+}                                                                                                \
+                                                                                                 \
+void adder_dw_forward_##SFX(const T *restrict x, const T *restrict w, T *restrict y, long n0,   \
+                            long n1, long C, long H, long W, long K, long R, long S, long st,    \
+                            long pad, long P, long Q, T *restrict xp) {                          \
+    const long M = K / C, Wp = W + 2 * pad;                                                      \
+    memset(xp, 0, sizeof(T) * (H + 2 * pad) * Wp);  /* borders stay zero for every plane */     \
+    for (long n = n0; n < n1; n++)                                                               \
+    for (long c = 0; c < C; c++) {                                                               \
+        pad_plane_##SFX(x + (n * C + c) * H * W, xp, H, W, pad);                                 \
+        for (long m = 0; m < M; m++) {                                                           \
+            const long k = c * M + m;                                                            \
+            const T *wk = w + k * R * S;                                                         \
+            T *yk = y + (n * K + k) * P * Q;                                                     \
+            for (long p = 0; p < P; p++) {                                                       \
+                T *restrict yr = yk + p * Q;                                                     \
+                for (long q = 0; q < Q; q++) yr[q] = 0;                                          \
+                for (long r = 0; r < R; r++)                                                     \
+                for (long s = 0; s < S; s++) {                                                   \
+                    const T wv = wk[r * S + s];                                                  \
+                    const T *restrict xr = xp + (p * st + r) * Wp + s;                           \
+                    if (st == 1) for (long q = 0; q < Q; q++) yr[q] -= ABS(xr[q] - wv);          \
+                    else for (long q = 0; q < Q; q++) yr[q] -= ABS(xr[q * st] - wv);             \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* dx of a plane = sum over its M filters and taps of clamp(w - x) * g, scattered into the      \
+   padded buffer dxp (one thread per image range: no races), then cropped into dx. */          \
+void adder_dw_grad_input_##SFX(const T *restrict x, const T *restrict w,                        \
+                               const T *restrict gy, T *restrict dx, long n0, long n1, long C,  \
+                               long H, long W, long K, long R, long S, long st, long pad,        \
+                               long P, long Q, T *restrict xp, T *restrict dxp) {                \
+    const long M = K / C, Hp = H + 2 * pad, Wp = W + 2 * pad;                                    \
+    memset(xp, 0, sizeof(T) * Hp * Wp);                                                          \
+    for (long n = n0; n < n1; n++)                                                               \
+    for (long c = 0; c < C; c++) {                                                               \
+        pad_plane_##SFX(x + (n * C + c) * H * W, xp, H, W, pad);                                 \
+        memset(dxp, 0, sizeof(T) * Hp * Wp);                                                     \
+        for (long m = 0; m < M; m++) {                                                           \
+            const long k = c * M + m;                                                            \
+            const T *wk = w + k * R * S;                                                         \
+            const T *gk = gy + (n * K + k) * P * Q;                                              \
+            for (long p = 0; p < P; p++) {                                                       \
+                const T *restrict gr = gk + p * Q;                                               \
+                for (long r = 0; r < R; r++)                                                     \
+                for (long s = 0; s < S; s++) {                                                   \
+                    const T wv = wk[r * S + s];                                                  \
+                    const T *restrict xr = xp + (p * st + r) * Wp + s;                           \
+                    T *restrict dr = dxp + (p * st + r) * Wp + s;                                \
+                    if (st == 1) {                                                               \
+                        for (long q = 0; q < Q; q++) {                                           \
+                            const T t = wv - xr[q];                                              \
+                            dr[q] += CLAMP1(t) * gr[q];                                          \
+                        }                                                                        \
+                    } else {                                                                     \
+                        for (long q = 0; q < Q; q++) {                                           \
+                            const T t = wv - xr[q * st];                                         \
+                            dr[q * st] += CLAMP1(t) * gr[q];                                     \
+                        }                                                                        \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+        T *dxn = dx + (n * C + c) * H * W;                                                       \
+        for (long h = 0; h < H; h++)                                                             \
+            memcpy(dxn + h * W, dxp + (h + pad) * Wp + pad, sizeof(T) * W);                      \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
+/* part[k, r, s] += sum over images [n0, n1) and positions of (x_pad - w) * g: this thread's    \
+   share of the weight gradient (the caller zeroes part and adds the threads' shares). */       \
+void adder_dw_grad_weight_##SFX(const T *restrict x, const T *restrict w,                       \
+                                const T *restrict gy, T *restrict part, long n0, long n1,       \
+                                long C, long H, long W, long K, long R, long S, long st,         \
+                                long pad, long P, long Q, T *restrict xp) {                      \
+    const long M = K / C, Wp = W + 2 * pad;                                                      \
+    memset(xp, 0, sizeof(T) * (H + 2 * pad) * Wp);                                              \
+    for (long n = n0; n < n1; n++)                                                               \
+    for (long c = 0; c < C; c++) {                                                               \
+        pad_plane_##SFX(x + (n * C + c) * H * W, xp, H, W, pad);                                 \
+        for (long m = 0; m < M; m++) {                                                           \
+            const long k = c * M + m;                                                            \
+            const T *gk = gy + (n * K + k) * P * Q;                                              \
+            for (long r = 0; r < R; r++)                                                         \
+            for (long s = 0; s < S; s++) {                                                       \
+                const T wv = w[(k * R + r) * S + s];                                             \
+                T acc = 0;                                                                       \
+                for (long p = 0; p < P; p++) {                                                   \
+                    const T *restrict xr = xp + (p * st + r) * Wp + s;                           \
+                    const T *restrict gr = gk + p * Q;                                           \
+                    if (st == 1) for (long q = 0; q < Q; q++) acc += (xr[q] - wv) * gr[q];        \
+                    else for (long q = 0; q < Q; q++) acc += (xr[q * st] - wv) * gr[q];          \
+                }                                                                                \
+                part[(k * R + r) * S + s] += acc;                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+}
+
 static inline float abs_f32(float v) { return __builtin_fabsf(v); }
 static inline double abs_f64(double v) { return __builtin_fabs(v); }
 
 DEFINE_ADDER_KERNELS(float, 16, f32, abs_f32)
 DEFINE_ADDER_KERNELS(double, 8, f64, abs_f64)
+DEFINE_DEPTHWISE_KERNELS(float, f32, abs_f32)
+DEFINE_DEPTHWISE_KERNELS(double, f64, abs_f64)
 
 /* Elements per packed block, so Python sizes the scratch buffers with the same numbers. */
 long adder_block_width_f32(void) { return 16; }
@@ -279,6 +396,15 @@ def _build() -> ctypes.CDLL:
         gin.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 13 + [ptr, ptr, ptr]
         gin.restype = None
         getattr(lib, f"adder_block_width_{sfx}").restype = lng
+        dw_fwd = getattr(lib, f"adder_dw_forward_{sfx}")
+        dw_fwd.argtypes = [ptr, ptr, ptr] + [lng] * 12 + [ptr]
+        dw_fwd.restype = None
+        dw_gin = getattr(lib, f"adder_dw_grad_input_{sfx}")
+        dw_gin.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 12 + [ptr, ptr]
+        dw_gin.restype = None
+        dw_gw = getattr(lib, f"adder_dw_grad_weight_{sfx}")
+        dw_gw.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 12 + [ptr]
+        dw_gw.restype = None
     return lib
 
 
@@ -304,12 +430,12 @@ def available() -> bool:
     return _get_lib() is not None
 
 
-def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work) -> None:
+def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work) -> list:
     """Run ``work(n0, n1, *scratch)`` over contiguous ranges of images on up to
     torch.get_num_threads() threads, each with its own scratch buffers of ``scratch_elems``.
 
     The buffers are allocated here, in the calling thread, so allocation trackers that follow
-    one thread (torch.profiler) see them.  ctypes releases the GIL during the C call, so Python
+    one thread (torch.profiler) see them; they are returned (per thread) for partial results.  ctypes releases the GIL during the C call, so Python
     threads give real parallelism.
     """
     global _pool, _pool_size
@@ -317,13 +443,14 @@ def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work
     scratch = [[torch.empty(e, dtype=dtype) for e in scratch_elems] for _ in range(threads)]
     if threads == 1:
         work(0, n_images, *scratch[0])
-        return
+        return scratch
     if _pool is None or _pool_size < threads:
         _pool, _pool_size = ThreadPoolExecutor(max_workers=threads), threads
     bounds = [n_images * i // threads for i in range(threads + 1)]
     futures = [_pool.submit(work, bounds[i], bounds[i + 1], *scratch[i]) for i in range(threads)]
     for fut in futures:
         fut.result()
+    return scratch
 
 
 def _sizes(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int):
@@ -339,6 +466,17 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
     lib = _get_lib()
     sfx = "f32" if x.dtype == torch.float32 else "f64"
     n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
+    if weight.shape[1] == 1:  # depthwise: direct kernel on zero-bordered planes
+        y = torch.empty(n, k, p, q, dtype=x.dtype)
+        fn = getattr(lib, f"adder_dw_forward_{sfx}")
+        plane = (h + 2 * padding) * (w + 2 * padding)
+
+        def work_dw(n0: int, n1: int, xp: torch.Tensor) -> None:
+            fn(x.data_ptr(), weight.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride,
+               padding, p, q, xp.data_ptr())
+
+        _run_split(n, [plane], x.dtype, work_dw)
+        return y
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
     j = c // groups * r * s
@@ -361,9 +499,19 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
     lib = _get_lib()
     sfx = "f32" if x.dtype == torch.float32 else "f64"
     n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
+    dx = torch.empty_like(x)
+    if weight.shape[1] == 1:  # depthwise: direct scatter into zero-bordered planes
+        fn = getattr(lib, f"adder_dw_grad_input_{sfx}")
+        plane = (h + 2 * padding) * (w + 2 * padding)
+
+        def work_dw(n0: int, n1: int, xp: torch.Tensor, dxp: torch.Tensor) -> None:
+            fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w,
+               k, r, s, stride, padding, p, q, xp.data_ptr(), dxp.data_ptr())
+
+        _run_split(n, [plane, plane], x.dtype, work_dw)
+        return dx
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
-    dx = torch.empty_like(x)
     fn = getattr(lib, f"adder_grad_input_{sfx}")
 
     def work(n0: int, n1: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
@@ -372,3 +520,25 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
 
     _run_split(n, [lb * c * r * s * pw, lb * c * r * s * pw, lb * k * pw], x.dtype, work)
     return dx
+
+
+def grad_weight(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
+                padding: int, groups: int) -> torch.Tensor | None:
+    """sum (x_pad - w) * dL/dy for depthwise layers, where torch's convolution weight-gradient
+    is slow; None for dense layers (``adder.py`` then uses that weight-gradient)."""
+    if weight.shape[1] != 1:
+        return None
+    lib = _get_lib()
+    sfx = "f32" if x.dtype == torch.float32 else "f64"
+    n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
+    fn = getattr(lib, f"adder_dw_grad_weight_{sfx}")
+    plane = (h + 2 * padding) * (w + 2 * padding)
+
+    def work(n0: int, n1: int, part: torch.Tensor, xp: torch.Tensor) -> None:
+        part.zero_()
+        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), n0, n1, c, h, w, k,
+           r, s, stride, padding, p, q, xp.data_ptr())
+
+    scratch = _run_split(n, [k * r * s, plane], x.dtype, work)
+    # threads' shares summed in a fixed order: deterministic for a given thread count
+    return torch.stack([buffers[0] for buffers in scratch]).sum(0).view(k, 1, r, s)

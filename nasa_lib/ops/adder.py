@@ -13,7 +13,8 @@ with ``g = k // (K/G)`` the filter's group; zero padding contributes ``-|W|``.  
 
 The weight gradient is a convolution weight-gradient (``sum X * dY``, done by oneDNN / cuDNN)
 minus ``W * sum(dY)``; only the input gradient needs an elementwise pass (the HardTanh), which is
-where the kernels are.
+where the kernels are.  For depthwise layers, whose library weight-gradients are slow, the C and
+Triton kernels compute ``sum (X - W) * dY`` themselves.
 
 Implementations, picked by :func:`adder2d` from the input's device and dtype:
 
@@ -27,7 +28,6 @@ pure-torch path on CPU (the C path is then never built).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import warnings
@@ -109,6 +109,13 @@ def _triton():
 def _pick_backend(x: torch.Tensor, backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"adder2d: backend={backend!r} is not valid; valid values: {BACKENDS}")
+    if backend == "native" and (x.device.type != "cpu" or not _adder_cpu.available()):
+        raise ValueError(f"adder2d: backend='native' is not valid here (device {x.device}, C "
+                         f"kernels available: {_adder_cpu.available()}); valid values: 'auto', "
+                         "'torch', or 'native' for CPU tensors where gcc built the kernels")
+    if backend == "triton" and _triton() is None:
+        raise ValueError(f"adder2d: backend='triton' is not valid here ({_triton_error}); valid "
+                         "values: 'auto', 'torch', 'native' (CPU)")
     if backend != "auto":
         return backend
     if x.is_cuda:
@@ -118,7 +125,7 @@ def _pick_backend(x: torch.Tensor, backend: str) -> str:
     return "torch"
 
 
-def _compute_dtype(dtype: torch.dtype, backend: str) -> torch.dtype:
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """Half inputs are computed (and accumulated) in float32; float64 stays float64."""
     return torch.float64 if dtype == torch.float64 else torch.float32
 
@@ -131,62 +138,78 @@ def _module_for(backend: str):
     return _adder_torch
 
 
-@contextlib.contextmanager
-def _cudnn_full_fp32():
-    """cuDNN may use TF32 for float32 convolutions by default (~1e-3 error); the weight gradient
-    must be float32-exact, so switch TF32 off for the duration of the call."""
-    prev = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
+def _conv_weight_grad(x, weight, grad_y, stride, padding, groups) -> torch.Tensor:
+    """sum X * dY through the convolution backward (oneDNN / cuDNN).  cuDNN may use TF32 for
+    float32 convolutions by default (~1e-3 error); the weight gradient must be float32-exact, so
+    TF32 is off for the duration of the call."""
+    tf32 = x.is_cuda and torch.backends.cudnn.allow_tf32
+    if tf32:
+        torch.backends.cudnn.allow_tf32 = False
     try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = prev
-
-
-def _weight_grad(x, weight, grad_y, stride, padding, groups) -> torch.Tensor:
-    """sum_{n,p,q} (X_pad - W) * dY = (convolution weight-gradient) - W * sum_{n,p,q} dY."""
-    with _cudnn_full_fp32():
-        gw = torch.ops.aten.convolution_backward(
+        return torch.ops.aten.convolution_backward(
             grad_y, x, weight, None, [stride, stride], [padding, padding], [1, 1], False, [0, 0],
             groups, [False, True, False])[1]
-    return gw.sub_(weight * grad_y.sum(dim=(0, 2, 3)).view(-1, 1, 1, 1))
+    finally:
+        if tf32:
+            torch.backends.cudnn.allow_tf32 = True
+
+
+def _as(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t.to(dtype).contiguous()`` without the cost of a no-op ``to`` (a few us per call)."""
+    return (t if t.dtype == dtype else t.to(dtype)).contiguous()
+
+
+def _weight_grad(x, weight, grad_y, stride, padding, groups, impl=None) -> torch.Tensor:
+    """sum_{n,p,q} (X_pad - W) * dY = (convolution weight-gradient) - W * sum_{n,p,q} dY.
+
+    ``impl.grad_weight`` (the Triton module's, for depthwise layers) takes over where it
+    returns a tensor."""
+    own = getattr(impl, "grad_weight", None)
+    gw = own(x, weight, grad_y, stride, padding, groups) if own is not None else None
+    if gw is not None:
+        return gw
+    gw = _conv_weight_grad(x, weight, grad_y, stride, padding, groups)
+    return gw.addcmul_(weight, grad_y.sum(dim=(0, 2, 3)).view(-1, 1, 1, 1), value=-1)
+
+
+# Guards the division for an all-zero gradient (which stays zero); a real gradient is far larger.
+_TINY_NORM = 1e-30
 
 
 def _rescale(gw: torch.Tensor, eta: float | None) -> torch.Tensor:
-    """AdderNet's adaptive learning-rate scaling: eta * sqrt(numel) / ||gw||_2 * gw (0 stays 0)."""
+    """AdderNet's adaptive learning-rate scaling: eta * sqrt(numel) / ||gw||_2 * gw (0 stays 0).
+
+    Done on the device without a host sync: a zero gradient is multiplied by a finite factor."""
     if eta is None:
         return gw
     norm = torch.linalg.vector_norm(gw)  # gw is float32 or float64 (the compute dtype)
-    scale = torch.where(norm > 0, (eta * math.sqrt(gw.numel())) / norm, torch.ones_like(norm))
-    return gw.mul_(scale.to(gw.dtype))
+    return gw.mul_(eta * math.sqrt(gw.numel())).div_(norm.clamp_min_(_TINY_NORM))
 
 
 class _AdderFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, stride, padding, groups, eta, backend):
         impl = _module_for(backend)
-        cdt = _compute_dtype(x.dtype, backend)
-        xc = x.to(cdt).contiguous()
-        wc = weight.to(cdt).contiguous()
-        y = impl.forward(xc, wc, stride, padding, groups)
+        cdt = _compute_dtype(x.dtype)
+        y = impl.forward(_as(x, cdt), _as(weight, cdt), stride, padding, groups)
         ctx.save_for_backward(x, weight)
         ctx.conf = (stride, padding, groups, eta, backend)
-        return y.to(x.dtype)
+        return _as(y, x.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y):
         x, weight = ctx.saved_tensors
         stride, padding, groups, eta, backend = ctx.conf
-        cdt = _compute_dtype(x.dtype, backend)
-        xc = x.to(cdt).contiguous()
-        wc = weight.to(cdt).contiguous()
-        gy = grad_y.to(cdt).contiguous()
+        cdt = _compute_dtype(x.dtype)
+        impl = _module_for(backend)
+        xc, wc, gy = _as(x, cdt), _as(weight, cdt), _as(grad_y, cdt)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = _module_for(backend).grad_input(xc, wc, gy, stride, padding, groups).to(x.dtype)
+            gx = _as(impl.grad_input(xc, wc, gy, stride, padding, groups), x.dtype)
         if ctx.needs_input_grad[1]:
-            gw = _rescale(_weight_grad(xc, wc, gy, stride, padding, groups), eta).to(weight.dtype)
+            gw = _as(_rescale(_weight_grad(xc, wc, gy, stride, padding, groups, impl), eta),
+                     weight.dtype)
         return gx, gw, None, None, None, None, None
 
 
