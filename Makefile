@@ -14,9 +14,9 @@ STAMP       := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
-	$(PIP) install -q --upgrade pip
-	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install -q "$(TORCH_SPEC)"; fi
-	$(PIP) install -q -e ".[pipeline,dev]"
+	$(PIP) install -qq --upgrade pip
+	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install -qq "$(TORCH_SPEC)"; fi
+	$(PIP) install -qq -e ".[pipeline,dev]"
 	$(PY) -m ipykernel install --sys-prefix --name nasa_lib --display-name "nasa_lib (Python 3)" >/dev/null
 	touch $(STAMP)
 

@@ -33,6 +33,8 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", ".*treespec.*")  # a Lightning-internal deprecation, not ours
+    warnings.filterwarnings("ignore", ".*module\\(s\\) in eval mode.*")  # a frozen distillation teacher
     if devices > 1:
         # A script re-launches itself once per device ("popen"); a notebook kernel (papermill)
         # cannot, so there the processes are forked (Lightning's ddp_notebook).
