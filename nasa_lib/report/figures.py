@@ -10,6 +10,9 @@ from pathlib import Path
 
 import matplotlib
 
+# SVG element ids are hashes salted with a random value unless this is fixed: with it, the same
+# figure gives the same SVG bytes (the report must regenerate identically).
+matplotlib.rcParams["svg.hashsalt"] = "nasa_lib"
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -66,7 +69,8 @@ def plot_pretrain(history: list[dict], path, title: str):
     sns.set_theme(style="whitegrid")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
     epochs = [h["epoch"] + 1 for h in history]
-    for ax, key, label in ((a1, "val_acc", "validation accuracy (%)"), (a2, "train_loss", "training loss (cross-entropy)")):
+    for ax, key, label in ((a1, "val_acc", "validation accuracy (%)"),
+                           (a2, "train_loss", "training loss (cross-entropy)")):
         _shade_phases(ax, history)
         scale = 100.0 if key.endswith("acc") else 1.0
         ax.plot(epochs, [h.get(key, np.nan) * scale for h in history], marker="o")

@@ -1,0 +1,296 @@
+"""The report stage: ``reports/REPORT.md`` (+ HTML), its figures, the claims with their provenance,
+and the data files of ``dvc plots`` -- all from the other stages' metrics files.
+
+Everything in ``REPORT.md`` is a function of the metrics files (which the stages reproduce
+exactly), so deleting ``reports/`` and running ``dvc repro`` again regenerates it byte for byte.
+Wall times are not reproducible, so they go to ``TIMING.md`` beside it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from . import report_figures as rf
+from .claims import VERDICTS, ClaimResult, VerdictRules, evaluate_claims
+from .html import markdown_to_html
+from .inputs import PipelineOutputs, load_outputs, load_timing
+from .reference import Reference, load_reference
+from .tables import (ablation_table, claims_table, dance_table, fmt, main_table, markdown_table, pretrain_table,
+                     search_table)
+from .timing import timing_markdown
+
+# stem -> (what it shows, for the caption and the "not run" line)
+FIGURES = {
+    "report_pretrain_accuracy": "supernet accuracy per pretraining epoch for every search space, PGP vs no PGP",
+    "report_search_op_choice": "per-layer operator choice of each searched architecture",
+    "report_search_alpha_evolution": "how alpha evolved during search",
+    "report_weight_distributions": "adder weight distributions (PW1 / DW / PW2) beside the conv twin",
+    "report_accuracy_vs_energy": "accuracy vs energy with the Pareto front",
+    "report_accuracy_vs_edp": "accuracy vs EDP with the Pareto front",
+    "report_accelerator_ablation": "accelerator ablation (EDP per mapping, relative and absolute)",
+    "report_energy_breakdown": "energy breakdown by memory level",
+    "report_dance_evaluator": "DANCE evaluator: predicted vs true per metric",
+    "report_dance_tradeoff": "DANCE: accuracy vs cost, co-exploration vs sequential across lambda",
+}
+PLOTS_DIR = "plots"
+
+
+def _write(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def draw_figures(out: PipelineOutputs, figures_dir, dance_predictions=None) -> dict[str, bool]:
+    """Every report figure (a placeholder where its stages did not run): stem -> drawn?"""
+    makers = {
+        "report_pretrain_accuracy": lambda: rf.fig_pretrain_accuracy(out),
+        "report_search_op_choice": lambda: rf.fig_op_choice(out),
+        "report_search_alpha_evolution": lambda: rf.fig_alpha_evolution(out),
+        "report_weight_distributions": lambda: rf.fig_weight_distributions(out),
+        "report_accuracy_vs_energy": lambda: rf.fig_accuracy_vs_cost(out, "energy_uj"),
+        "report_accuracy_vs_edp": lambda: rf.fig_accuracy_vs_cost(out, "edp_uj_ms"),
+        "report_accelerator_ablation": lambda: rf.fig_accelerator_ablation(out),
+        "report_energy_breakdown": lambda: rf.fig_energy_breakdown(out),
+        "report_dance_evaluator": lambda: rf.fig_dance_evaluator(out, dance_predictions),
+        "report_dance_tradeoff": lambda: rf.fig_dance_tradeoff(out),
+    }
+    drawn = {}
+    for stem, make in makers.items():
+        fig = make()
+        drawn[stem] = fig is not None
+        if fig is None:
+            fig = rf.placeholder(FIGURES[stem], f"not run in this profile ({out.profile})")
+        rf.save_figure(fig, Path(figures_dir) / f"{stem}.png")
+    return drawn
+
+
+# ---- dvc plots data ---------------------------------------------------------------------------
+def _csv(path: Path, header: list[str], rows: list[list]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def write_plot_data(out: PipelineOutputs, plots_dir) -> list[str]:
+    """CSV files for ``dvc plots``: accuracy per pretraining epoch (one file per run), accuracy vs
+    energy / EDP per network, and DANCE's accuracy vs cost (header only when DANCE did not run)."""
+    plots_dir = Path(plots_dir)
+    written = []
+    pre = plots_dir / "report_pretrain"
+    pre.mkdir(parents=True, exist_ok=True)
+    for stale in pre.glob("*.csv"):
+        stale.unlink()
+    for run, src in sorted(out.pretrain.items()):
+        written.append(_csv(pre / f"{run}.csv", ["epoch", "val_acc_percent", "phase"],
+                            [[h["epoch"] + 1, fmt(100 * h["val_acc"]) if h.get("val_acc") is not None else "",
+                              h.get("phase", "mixed")] for h in src.doc["history"]]))
+    written.append(_csv(plots_dir / "report_accuracy_vs_cost.csv",
+                        ["network", "arch_source", "energy_uj", "edp_uj_ms", "test_acc_percent"],
+                        [[r["network"], r["arch_source"], fmt(r["energy_uj"]), fmt(r["edp_uj_ms"]),
+                          fmt(100 * r["test_acc"])] for r in out.hw_rows("auto")]))
+    written.append(_csv(plots_dir / "report_dance_tradeoff.csv",
+                        ["results", "method", "lam", "cost_value", "accuracy_percent"],
+                        [[name, r["method"], fmt(r["lam"]), fmt(r["cost_value"]), fmt(r["accuracy"])]
+                         for name, src in sorted(out.dance["coexplore"].items()) for r in src.doc["runs"]]))
+    return written
+
+
+# ---- REPORT.md --------------------------------------------------------------------------------
+def _figure(stem: str, drawn: dict, number: int, caption: str, out: PipelineOutputs) -> str:
+    if not drawn[stem]:
+        return f"> **Figure {number}** ({FIGURES[stem]}): not run in this profile ({out.profile}).\n"
+    return (f"![{FIGURES[stem]}](figures/{stem}.png)\n\n"
+            f"*Figure {number}. {caption} Profile {out.profile}, data {out.dataset}. "
+            f"Files: `figures/{stem}.png`, `figures/{stem}.svg`.*\n")
+
+
+def hardware_assumptions(out: PipelineOutputs) -> list[str]:
+    """The unsourced numbers (``assumption: true``) of the accelerators the hardware rows used,
+    one line per field and reason (naming every accelerator that shares it)."""
+    from ..hw import load_accelerator
+    grouped, lines = {}, []
+    for name in sorted({r["accelerator"] for r in out.hw_rows()}):
+        try:
+            sources = load_accelerator(name).describe_sources()
+        except ValueError:
+            lines.append(f"- `{name}`: its YAML file was not found by name; see the hw_mapping stage's parameters")
+            continue
+        for field, why in sources.items():
+            if why.startswith("assumption:"):
+                grouped.setdefault((field, why[len("assumption:"):].strip()), []).append(name)
+    for (field, why), names in grouped.items():
+        lines.append(f"- `{field}` ({', '.join(names)}): {why}")
+    return lines
+
+
+def dance_assumptions() -> list[str]:
+    from ..dance.assumptions import assumptions_table
+    return [f"- **{r['key']}** ({r['status']}): {r['choice']} *Basis:* {r['basis']}"
+            for r in assumptions_table() if r["status"] != "confirmed"]
+
+
+def render_report(out: PipelineOutputs, claims: list[ClaimResult], ref: Reference, rules: VerdictRules,
+                  drawn: dict, reference_name: str = "nasa_lib/report/paper_reference.yaml") -> str:
+    counts = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
+    runs = ", ".join(sorted(out.search)) or "none"
+    baselines = ", ".join(r for r, s in sorted(out.retrain.items()) if s.doc["arch_source"] != "search") or "none"
+    md = ["# Reproduction report: NASA (ICCAD'22) and DANCE (DAC'21)\n",
+          f"Generated by the `report` stage of nasa_lib from the metrics files of this run: **profile {out.profile}**, "
+          f"{out.provenance().split(', ', 1)[1]}. Searches: {runs}. Baselines: {baselines}.\n",
+          "Every number of ours comes from a metrics file of the pipeline (listed at the end); the papers' figures "
+          f"come from the one cited data file `{reference_name}`; each verdict is computed from the numbers by "
+          "`nasa_lib/report/claims.py`, never written by hand. Wall times vary from run to run, so they are in "
+          "[TIMING.md](TIMING.md), and this file regenerates byte for byte.\n",
+          "## What reproduces\n",
+          "Verdicts: " + ", ".join(f"**{counts[v]}** {v}" for v in VERDICTS) + ".\n",
+          claims_table(claims) + "\n",
+          f"*Verdict rules (params.yaml `report`): accuracy comparable within {rules.accuracy_tolerance_pp:g} "
+          f"percentage points; a network has learned when it beats chance ({out.chance_percent:g} %) by "
+          f"{rules.min_over_chance_pp:g} percentage points, "
+          f"otherwise accuracy claims are not comparable at this scale; a cost counts as lower from a "
+          f"{rules.min_reduction_percent:g} % reduction on; the evaluator models the cost tool when its largest test "
+          f"error is at most {rules.evaluator_max_error_percent:g} %. Bold numbers of ours: read from the metrics "
+          "files "
+          f"(`REPORT_claims.json` gives each one's file and JSON path) or derived from them.*\n",
+          "Sources of the papers' figures:\n"]
+    md += [f"- **{key}**: {ref.citation(key)}" for key in ref.sources] + [""]
+
+    n = 0
+
+    def fig(stem, caption):
+        nonlocal n
+        n += 1
+        md.append(_figure(stem, drawn, n, caption, out))
+
+    md.append("## 1. Progressive pretraining (PGP)\n")
+    fig("report_pretrain_accuracy", "Validation accuracy of the supernet (a few fixed random paths of the whole "
+        "space) after each pretraining epoch; with PGP the shading shows its phases (multiplication-based ops only, "
+        "then adder ops only, then all mixed). Dashed: the same space pretrained with all ops mixed from the start.")
+    if out.pretrain:
+        md.append(pretrain_table(out) + "\n")
+    md.append("## 2. Search: operator choice per layer and how alpha evolved\n")
+    fig("report_search_op_choice", "Final probability of every candidate operator at every searchable layer "
+        "(softmax of alpha); the white dot is the operator the search chose (per-layer argmax); tick colours give "
+        "the operator kind (blue conv, green shift, orange adder).")
+    fig("report_search_alpha_evolution", "Probability of each operator kind, averaged over the layers, after "
+        "each search epoch.")
+    if out.search:
+        md.append(search_table(out) + "\n")
+    md.append("## 3. Weight distributions: adder layers beside their conv twin\n")
+    fig("report_weight_distributions", "Histograms of the trained weights of the adder blocks' PW1, DW and PW2 "
+        "layers, beside the convolution weights of the conv twin (same layout, all blocks conv) at the same layers.")
+    if not drawn["report_weight_distributions"] and out.retrain:
+        md.append("No trained network of this profile has adder layers (searched or all-adder baseline).\n")
+    md.append("## 4. Main table: every searched network and every baseline\n")
+    if out.retrain:
+        md.append("Accuracy on the test split (seen once, after training); parameter count; multiplications, "
+                  "additions and shifts per image (the layer specs' counting); energy, latency, EDP and area per "
+                  "image on the chunk-based accelerator (columns `chunk:`, auto-mapper) and on the Eyeriss-like "
+                  "multiplier-only accelerator (columns `Eyeriss-like:`, same 168-PE budget). Sources: "
+                  "`reports/metrics/retrain/*.json`, "
+                  f"`{out.hw.path if out.hw else 'reports/metrics/hw_mapping.json (not run)'}`.\n")
+        md.append(main_table(out) + "\n")
+    else:
+        md.append("> No network was retrained in this profile.\n")
+    md.append("## 5. Accuracy vs energy and EDP\n")
+    fig("report_accuracy_vs_energy", "Test accuracy against energy per image; filled markers on the chunk-based "
+        "accelerator (auto-mapper), hollow diamonds the same network on the multiplier-only accelerator; the "
+        "dashed line joins the chunk-based networks no other beats in both.")
+    fig("report_accuracy_vs_edp", "The same against EDP (energy x latency) per image.")
+    md.append("## 6. Accelerator ablation and energy breakdown\n")
+    fig("report_accelerator_ablation", "EDP per image of every network, relative to the auto-mapper (left) and "
+        "absolute (right): auto-mapper (dataflow and PE / "
+        "buffer split searched per network), one fixed dataflow, the FLOPs-proportional PE split of the NASA-F "
+        "simulator, and the Eyeriss-like multiplier-only accelerator (shift and adder layers run as "
+        "multiply-accumulates).")
+    fig("report_energy_breakdown", "Where the energy goes: DRAM, global buffer, network on chip, register files "
+        "and compute, per network and mapping.")
+    if out.hw is not None:
+        md.append(ablation_table(out, rf._mode_label) + "\n")
+        assumptions = hardware_assumptions(out)
+        if assumptions:
+            md.append("**Assumptions these hardware figures rest on** (numbers the sources do not give; from the "
+                      "accelerator YAML files):\n")
+            md += assumptions + [""]
+        md.append(f"For scale: the authors' NASA-F simulator (run unmodified, PAPERS.md section 4) gives "
+                  f"{fmt(ref.value('nasa_f_hybrid_all_energy_uj'))} uJ, "
+                  f"{fmt(ref.value('nasa_f_hybrid_all_latency_ms'))} ms "
+                  f"and EDP {fmt(ref.value('nasa_f_hybrid_all_edp_mj_ms'))} mJ x ms per image for a "
+                  f"{fmt(ref.value('nasa_f_hybrid_all_blocks'))}-block Hybrid-All "
+                  f"CIFAR network (from `{reference_name}`); our networks are smaller, so only the ratios compare.\n")
+    md.append("## 7. DANCE: evaluator and co-exploration\n")
+    fig("report_dance_evaluator", "The evaluator network's prediction against the cost tool's value, per metric, "
+        "on the held-out test rows of its data set (log-log; the dashed line is a perfect prediction).")
+    fig("report_dance_tradeoff", "Accuracy against hardware cost of the network and accelerator each method found, "
+        "one point per lambda: co-exploration (evaluator + hardware generator) against the sequential baseline "
+        "(network search on a fixed accelerator, then exhaustive accelerator search).")
+    if out.dance["coexplore"]:
+        md.append(dance_table(out) + "\n")
+        md.append("**Assumptions the DANCE results rest on** (recalled from the paper, unconfirmed, or our own "
+                  "choice; `nasa_lib/dance/assumptions.py`):\n")
+        md += dance_assumptions() + [""]
+    md.append("Search wall times of DANCE and of every stage: [TIMING.md](TIMING.md).\n")
+    md.append("## Inputs read\n")
+    md.append(markdown_table(["stage", "files"], input_rows(out)) + "\n")
+    return "\n".join(md)
+
+
+def input_rows(out: PipelineOutputs) -> list[list[str]]:
+    rows = [["data", f"`{out.data.path}`"]]
+    for stage, group in (("pretrain", out.pretrain), ("search", out.search), ("retrain", out.retrain),
+                         ("search (alpha)", out.alpha)):
+        if group:
+            rows.append([stage, " ".join(f"`{s.path}`" for _, s in sorted(group.items()))])
+    if out.checkpoints:
+        rows.append(["retrain (weights)", " ".join(f"`{p}`" for _, p in sorted(out.checkpoints.items()))])
+    if out.hw:
+        rows.append(["hw_mapping", f"`{out.hw.path}`"])
+    for kind, group in out.dance.items():
+        if group:
+            rows.append([f"dance ({kind})", " ".join(f"`{s.path}`" for _, s in sorted(group.items()))])
+    return rows
+
+
+def claims_json(claims: list[ClaimResult], out: PipelineOutputs, rules: VerdictRules) -> str:
+    return json.dumps({"profile": out.profile, "dataset": out.dataset, "rules": asdict(rules),
+                       "claims": [c.to_dict() for c in claims]}, indent=1) + "\n"
+
+
+# ---- the stage --------------------------------------------------------------------------------
+def build_report(profile: str, metrics_dir="reports/metrics", artifacts_dir="artifacts", timing_dir="reports/timing",
+                 out_dir="reports", rules: VerdictRules | None = None, reference_path=None,
+                 dance_predictions=None) -> dict:
+    """Write REPORT.md, REPORT.html, REPORT_claims.json, TIMING.md, the figures
+    (``<out_dir>/figures/report_*.png|svg``) and the plot data (``<out_dir>/plots/``).  Returns
+    what it wrote and the claims."""
+    rules = rules or VerdictRules()
+    out = load_outputs(profile, metrics_dir, artifacts_dir)
+    ref = load_reference(reference_path)
+    claims = evaluate_claims(out, ref, rules)
+    out_dir = Path(out_dir)
+    if dance_predictions is None:
+        from .dance_inputs import load_dance_predictions
+        dance_predictions = load_dance_predictions(out)
+    drawn = draw_figures(out, out_dir / "figures", dance_predictions)
+    written = {"figures": {stem: [str(out_dir / "figures" / f"{stem}.{ext}") for ext in ("png", "svg")]
+                           for stem in FIGURES}}
+    written["plots"] = write_plot_data(out, out_dir / PLOTS_DIR)
+    report = render_report(out, claims, ref, rules, drawn)
+    written["report_md"] = _write(out_dir / "REPORT.md", report)
+    written["report_html"] = _write(out_dir / "REPORT.html", markdown_to_html(report, f"nasa_lib report ({profile})"))
+    written["claims_json"] = _write(out_dir / "REPORT_claims.json", claims_json(claims, out, rules))
+    timing_md, timing_fig = timing_markdown(out, load_timing(timing_dir), rules)
+    rf.save_figure(timing_fig, out_dir / "figures" / "report_wall_times.png")
+    written["timing_md"] = _write(out_dir / "TIMING.md", timing_md)
+    written["drawn"] = drawn
+    written["claims"] = claims
+    return written
