@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from nasa_lib import hw
-from nasa_lib.dance import (CostTables, DanceDataset, best_design, cost_value, enumerate_architectures,
-                            generate_dataset, joint_optimum, matched_accuracy_comparison, sample_architectures)
+from nasa_lib.dance import (CostTables, DanceDataset, best_design, cost_value, design_sensitivity,
+                            enumerate_architectures, generate_dataset, joint_optimum, matched_accuracy_comparison,
+                            sample_architectures)
 from nasa_lib.dance.costtables import specs_of_pair
 from nasa_lib.dance.design_space import DESIGN_SPACE_DIR
 from nasa_lib.ops.registry import get_op
@@ -156,3 +157,16 @@ def test_joint_optimum_and_matched_comparison_by_hand():
     m = matched_accuracy_comparison(co, seq, 0.5)
     assert m[0]["coexplore_lam"] == 1 and m[0]["ratio"] == pytest.approx(2 / 3)
     assert m[1]["coexplore"] is None and m[1]["ratio"] is None
+
+
+def test_design_sensitivity_is_consistent_with_brute_force(eyeriss_tables):
+    res = design_sensitivity(eyeriss_tables, n_archs=12, seed=1, costs=("edap", "latency"))
+    archs = sample_architectures(eyeriss_tables.candidates, 12, np.random.default_rng(1))
+    designs = eyeriss_tables.ds.enumerate()
+    for cost, r in res["costs"].items():
+        values = np.stack([cost_value(eyeriss_tables.costs(a, designs), cost) for a in archs])
+        best = values.argmin(1)
+        assert r["distinct_best_designs"] == len(set(best.tolist()))
+        assert sum(m["networks"] for m in r["most_common_best"]) <= 12
+        other = values[np.arange(12), np.roll(best, -1)] / values.min(1)
+        assert r["other_networks_best_ratio_max"] == pytest.approx(other.max()) and other.min() >= 1.0

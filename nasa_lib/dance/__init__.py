@@ -17,8 +17,8 @@ Units: latency in ms (and cycles), energy in uJ, area in mm^2, all per image; ED
 EDAP in uJ*ms*mm^2.
 """
 from .assumptions import ASSUMPTIONS, assumptions_table
-from .baselines import (best_design, enumerate_architectures, joint_optimum, matched_accuracy_comparison,
-                        supernet_accuracy)
+from .baselines import (best_design, design_sensitivity, enumerate_architectures, joint_optimum,
+                        matched_accuracy_comparison, supernet_accuracy)
 from .coexplore import CoExploreModule
 from .costtables import COST_UNITS, COSTS, METRICS, CostTables, cost_value
 from .dataset import DanceDataset, arch_encoding, generate_dataset, sample_architectures
@@ -26,7 +26,8 @@ from .design_space import DesignSpace, Dimension, list_design_spaces, load_desig
 from .evaluator import DesignEncoder, Evaluator, load_evaluator, mape, save_evaluator, train_evaluator
 from .generator import HardwareGenerator
 
-__all__ = ["ASSUMPTIONS", "assumptions_table", "best_design", "enumerate_architectures", "joint_optimum",
+__all__ = ["ASSUMPTIONS", "assumptions_table", "best_design", "design_sensitivity", "enumerate_architectures",
+           "joint_optimum",
            "matched_accuracy_comparison", "supernet_accuracy", "CoExploreModule", "COST_UNITS", "COSTS", "METRICS",
            "CostTables", "cost_value", "DanceDataset", "arch_encoding", "generate_dataset", "sample_architectures",
            "DesignSpace", "Dimension", "list_design_spaces", "load_design_space", "parse_design_space",

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from .costtables import CostTables, check_cost, cost_value
+from .costtables import COSTS, CostTables, check_cost, cost_value
 
 
 def best_design(tables: CostTables, arch: list[str], cost: str = "edap") -> dict:
@@ -28,6 +28,35 @@ def best_design(tables: CostTables, arch: list[str], cost: str = "edap") -> dict
     return {"arch": list(arch), "design": tables.ds.point(idx), "design_index": [int(i) for i in idx],
             "exact": metrics, "cost": cost, "cost_value": float(cost_value(metrics, cost)),
             "designs_searched": tables.ds.size, "seconds": time.perf_counter() - t0}
+
+
+def design_sensitivity(tables: CostTables, n_archs: int = 100, seed: int = 0, costs=COSTS) -> dict:
+    """How much the best accelerator depends on the network, per cost: for ``n_archs`` sampled
+    networks, the exhaustive best design of each, how many distinct best designs there are, and
+    what a network pays (cost ratio) on the best design of another network (the next one drawn).
+
+    When every network has the same best design, a sequential search (network first, then the
+    accelerator) loses nothing to co-exploration on the accelerator side."""
+    from .dataset import sample_architectures
+    archs = sample_architectures(tables.candidates, n_archs, np.random.default_rng(seed))
+    designs = tables.ds.enumerate()
+    metrics = [tables.costs(a, designs) for a in archs]
+    out = {"n_archs": n_archs, "seed": seed, "designs": int(len(designs)), "costs": {}}
+    for cost in costs:
+        values = np.stack([cost_value(m, cost) for m in metrics])            # (archs, designs)
+        best = values.argmin(1)
+        own = values[np.arange(n_archs), best]
+        other = values[np.arange(n_archs), np.roll(best, -1)] / own
+        counts = np.bincount(best, minlength=len(designs))
+        top = np.argsort(-counts)[:3]
+        out["costs"][cost] = {
+            "distinct_best_designs": int((counts > 0).sum()),
+            "most_common_best": [{"design": tables.ds.point(designs[j]), "networks": int(counts[j])} for j in top
+                                 if counts[j]],
+            "other_networks_best_ratio_median": float(np.median(other)),
+            "other_networks_best_ratio_max": float(other.max()),
+            "spread_max_over_min_median": float(np.median(values.max(1) / own))}
+    return out
 
 
 def space_size(candidates: list) -> int:

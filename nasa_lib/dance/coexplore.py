@@ -1,17 +1,30 @@
 """Co-exploration: the search of the training library with the hardware term replaced by DANCE's.
 
 :class:`CoExploreModule` is a :class:`nasa_lib.nas.SearchModule` whose architecture step
-minimises ``CE + lam * cost`` where ``cost`` is the evaluator's cost of (the sampled architecture
-weights, an accelerator sampled from the hardware generator given the architecture parameters),
-divided by the geometric mean cost of the evaluator's training data (so ``lam`` is unitless).
+minimises ``CE + lam * term`` where the cost is the evaluator's cost of (the sampled network, an
+accelerator sampled from the hardware generator given the architecture parameters), divided by
+the geometric mean cost of the evaluator's training data ``ref`` (so ``lam`` is unitless), and
+
+* ``cost_form="log"`` (default, ASSUMPTIONS ``cost_form``): ``term = log(cost / ref)``: the pull on
+  the network is a *relative* cost change, the same whether the accelerator is large or small;
+* ``cost_form="linear"``: ``term = cost / ref`` (DANCE's ``CE + lambda * cost`` as recalled); its
+  pull on the network shrinks with the accelerator's cost, so a co-exploration that has found a
+  small accelerator stops pressing on the network.
+
 ``cost`` is ``latency``, ``energy``, ``edp`` or ``edap``; with ``fixed_design`` the accelerator is
 fixed (the first half of the sequential baseline) and there is no generator.
 
-Straight-through exact cost (``straight_through=True``): the sampled network (per layer, the op
-with the largest weight) and the sampled accelerator are costed exactly by
-:class:`~nasa_lib.dance.costtables.CostTables`; the loss carries that exact value while the
-gradient is the evaluator's (``pred + (exact - pred).detach()``).  Where the exact cost is not
-finite (a design that cannot run the network) the prediction is used and counted.
+What the evaluator reads (``arch_input``, ASSUMPTIONS ``evaluator_input``): ``"sample"`` (default)
+gives it the one-hot encoding of the sampled network (per layer the op with the largest sampled
+weight: in soft mode a Gumbel-max sample of softmax(alpha)), with the sampled weights' gradient
+(straight-through), so it reads inputs like its training data; ``"weights"`` gives it the sampled
+weights themselves (mixtures it never saw in training).
+
+Straight-through exact cost (``straight_through=True``): the sampled network and the sampled
+accelerator are costed exactly by :class:`~nasa_lib.dance.costtables.CostTables`; the loss
+carries that exact value while the gradient is the evaluator's (on the log:
+``log_pred + (log_exact - log_pred).detach()``).  Where the exact cost is not finite (a design
+that cannot run the network) the prediction is used and counted.
 
 Gradients reach alpha twice: through the architecture encoding the evaluator reads, and through
 the generator's input; the generator's parameters are trained by the same Adam step as alpha
@@ -35,6 +48,8 @@ from .evaluator import DesignEncoder, Evaluator
 from .generator import HardwareGenerator
 
 _OWN = ("tables", "evaluator", "evaluator_meta")
+COST_FORMS = ("log", "linear")
+ARCH_INPUTS = ("sample", "weights")
 
 
 class CoExploreModule(SearchModule):
@@ -44,8 +59,13 @@ class CoExploreModule(SearchModule):
     def __init__(self, space: str, layout: dict, epochs: int, *, tables: CostTables, evaluator: Evaluator,
                  evaluator_meta: dict | None = None, cost: str = "edap", lam: float = 1.0,
                  generator_hidden: int = 64, generator_lr: float = 1e-2, hw_tau: float = 1.0,
-                 straight_through: bool = True, fixed_design: list | None = None, **search_kwargs):
+                 straight_through: bool = True, cost_form: str = "log", arch_input: str = "sample",
+                 fixed_design: list | None = None, **search_kwargs):
         check_cost(cost)
+        if cost_form not in COST_FORMS:
+            raise ValueError(f"cost_form={cost_form!r} is not valid; valid values: {', '.join(COST_FORMS)}")
+        if arch_input not in ARCH_INPUTS:
+            raise ValueError(f"arch_input={arch_input!r} is not valid; valid values: {', '.join(ARCH_INPUTS)}")
         for bad in ("hw_weight", "cost_band", "cost_table", "cost_unit"):
             if bad in search_kwargs:
                 raise ValueError(f"CoExploreModule sets {bad} itself (use lam= for the weight of the cost term)")
@@ -71,7 +91,8 @@ class CoExploreModule(SearchModule):
         if (evaluator.arch_dim, evaluator.design_dim) != (arch_dim, self.design_encoder.size):
             raise ValueError(f"the evaluator reads {evaluator.arch_dim} + {evaluator.design_dim} inputs, this search "
                              f"gives {arch_dim} + {self.design_encoder.size}")
-        self.evaluator = evaluator.requires_grad_(False)   # no dropout or batch norm: train/eval modes agree
+        # frozen; it has no dropout or batch norm, so train and eval modes agree (train() keeps Lightning quiet)
+        self.evaluator = evaluator.requires_grad_(False).train()
         self.cost_idx = [METRICS.index(m) for m in COST_METRICS[cost]]
         self.register_buffer("log_ref", evaluator.target_mean[self.cost_idx].sum().detach().clone(), persistent=False)
         if fixed_design is None:
@@ -112,23 +133,26 @@ class CoExploreModule(SearchModule):
         return float(cost_value(self.tables.costs(np.asarray(arch_idx), np.asarray(design_idx)), self.hparams.cost)[0])
 
     def expected_cost(self, weights) -> torch.Tensor:
+        """The hardware term of the architecture loss (see the module docstring)."""
         hp = self.hparams
         design_w = self.sample_design(step_generator(hp.seed, self.global_step, salt=3))
-        pred = torch.exp(self.predicted_log_cost(weights, design_w))
-        cost = pred
+        a_idx = [int(w.detach().argmax()) for w in weights]
+        if hp.arch_input == "sample":
+            weights = [F.one_hot(torch.tensor(i), len(w)).to(w) - w.detach() + w for i, w in zip(a_idx, weights)]
+        log_cost = self.predicted_log_cost(weights, design_w)          # log(cost / ref)
         if hp.straight_through:
-            a_idx = [int(w.detach().argmax()) for w in weights]
             d_idx = [int(w.detach().argmax()) for w in design_w]
             exact = self.exact_cost(a_idx, d_idx) / float(torch.exp(self.log_ref))
-            if np.isfinite(exact):
-                cost = pred + (exact - pred).detach()
-                self._stats["abs_err"] += abs(float(pred.detach()) / exact - 1)
+            if np.isfinite(exact) and exact > 0:
+                self._stats["abs_err"] += abs(float(torch.exp(log_cost.detach())) / exact - 1)
                 self._stats["n_exact"] += 1
+                log_cost = log_cost + (float(np.log(exact)) - log_cost).detach()
             else:
                 self._stats["infeasible"] += 1
-        self._stats["cost_sum"] += float(cost.detach())
+        term = log_cost if hp.cost_form == "log" else torch.exp(log_cost)
+        self._stats["cost_sum"] += float(torch.exp(log_cost.detach()))
         self._stats["n"] += 1
-        return cost
+        return term
 
     def _reset_stats(self) -> None:
         self._stats = {"abs_err": 0.0, "n_exact": 0, "infeasible": 0, "cost_sum": 0.0, "n": 0}
@@ -162,7 +186,7 @@ class CoExploreModule(SearchModule):
     def on_train_epoch_end(self) -> None:
         s = self._stats
         self._epoch_extra = {"pred_error_percent": 100 * s["abs_err"] / max(1, s["n_exact"]),
-                             "infeasible_samples": s["infeasible"], "mean_cost_term": s["cost_sum"] / max(1, s["n"])}
+                             "infeasible_samples": s["infeasible"], "mean_cost_ratio": s["cost_sum"] / max(1, s["n"])}
         super().on_train_epoch_end()
         pair = self.derived_pair()
         self.history[-1].update({"design": pair["design"], "exact": pair["exact"]})

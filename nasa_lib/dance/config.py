@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..nas.search import SEARCH_MODES
 from ..pipeline.config import COMMON, Choice, Flag, Number, Space, _coerce
+from .coexplore import ARCH_INPUTS, COST_FORMS
 from .costtables import COSTS
 from .design_space import load_design_space
 
@@ -53,6 +54,7 @@ STAGES = {
                         "tau_decay": Number(float, 0, 1, low_open=True), "pretrain_epochs": Number(int, 0),
                         "generator_hidden": Number(int, 1), "generator_lr": Number(float, 0, low_open=True),
                         "hw_tau": Number(float, 0, low_open=True), "straight_through": Flag(),
+                        "cost_form": Choice(*COST_FORMS), "arch_input": Choice(*ARCH_INPUTS),
                         "plain_hw_weight": Number(float, 0), "retrain_epochs": Number(int, 0),
                         "retrain_lr": Number(float, 0, low_open=True), "retrain_weight_decay": Number(float, 0),
                         "joint_max_archs": Number(int, 0), "matched_tolerance": Number(float, 0)},

@@ -19,8 +19,8 @@ from pytorch_lightning.utilities import CombinedLoader
 from ..nas import RetrainModule, SearchModule, build_trainer
 from ..pipeline.stages import make_datamodule, make_layout, setup_run, write_json
 from ..space import FBNetLayout
-from .baselines import (best_design, enumerate_architectures, joint_optimum, matched_accuracy_comparison,
-                        space_size, supernet_accuracy)
+from .baselines import (best_design, design_sensitivity, enumerate_architectures, joint_optimum,
+                        matched_accuracy_comparison, space_size, supernet_accuracy)
 from .coexplore import CoExploreModule
 from .costtables import CostTables, cost_value
 from .dataset import DanceDataset, check_same_problem, generate_dataset, problem_meta
@@ -52,15 +52,18 @@ def run_dance_dataset(cfg: dict, dataset_out, metrics_out) -> tuple:
     data = generate_dataset(tables, cfg["n_archs"], cfg["designs_per_arch"], cfg["dataset_seed"],
                             cfg["dataset_val_fraction"], cfg["dataset_test_fraction"])
     data.save(dataset_out)
+    sensitivity = design_sensitivity(tables, 100, cfg["dataset_seed"])
     summary = {"run": cfg.get("run_name"), **{k: data.meta[k] for k in ("space", "seed", "n_archs", "designs_per_arch",
                                                                           "rows", "dropped_infeasible",
                                                                           "distinct_designs")},
                "design_space": tables.ds.describe(), "layer_tables": tables.n_layer_tables,
                "rows_per_split": {s: int(len(data.rows(s))) for s in ("train", "val", "test")},
                "metric_ranges": {m: [float(data.metric(m).min()), float(data.metric(m).max())]
-                                 for m in data.meta["metrics"]}}
+                                 for m in data.meta["metrics"]},
+               "design_sensitivity": sensitivity}
     write_json(metrics_out, summary)
     write_json(timing_path(metrics_out), {**data.timing, "workers": tables.workers})
+    data.sensitivity = sensitivity
     return data, tables
 
 
@@ -158,7 +161,8 @@ def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metri
     for lam in cfg["lambdas"]:
         common = dict(tables=tables, evaluator=evaluator, evaluator_meta=ev_meta, cost=cost, lam=lam,
                       generator_hidden=cfg["generator_hidden"], generator_lr=cfg["generator_lr"], hw_tau=cfg["hw_tau"],
-                      straight_through=cfg["straight_through"], **kw)
+                      straight_through=cfg["straight_through"], cost_form=cfg["cost_form"],
+                      arch_input=cfg["arch_input"], **kw)
         pl.seed_everything(cfg["seed"], workers=True, verbose=False)    # every module starts from the same state
         co = CoExploreModule(cfg["space"], layout.to_dict(), cfg["epochs"], **common)
         wall = _fit_search(co, state, dm, cfg, root / f"co_{lam}")
