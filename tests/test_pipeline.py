@@ -92,6 +92,18 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
         assert specs[0]["name"] == "stem" and specs[-1]["name"] == "classifier"
     assert (tiny_run / "reports" / "executed" / "retrain@all-conv.html").stat().st_size > 10_000
     assert (tiny_run / "reports" / "figures" / "search_Hybrid-All.png").exists()
+    # DANCE: data set -> evaluator -> co-exploration with its baselines, then the report
+    dance = metrics / "dance"
+    dataset = json.loads((dance / "dataset_chunk.json").read_text())
+    assert dataset["space"] == "Hybrid-All" and sum(dataset["rows_per_split"].values()) == dataset["rows"] > 0
+    evaluator = json.loads((dance / "evaluator_chunk.json").read_text())
+    assert set(evaluator["mape_percent"]["test"]) == {"latency_ms", "energy_uj", "area_mm2"}
+    co = json.loads((dance / "coexplore_chunk.json").read_text())
+    assert {r["method"] for r in co["runs"]} == {"coexplore", "sequential", "plain+hw"}
+    assert all(r["edap"] > 0 and 0 <= r["accuracy"] <= 100 for r in co["runs"])
+    assert "seconds" not in json.dumps(co)          # wall times live in reports/timing, not in metrics
+    report = (tiny_run / "reports" / "REPORT.md").read_text()
+    assert "DANCE" in report and (tiny_run / "reports" / "REPORT.html").stat().st_size > 10_000
     # a second repro has nothing to do
     again = _dvc(tiny_run, "repro")
     assert "didn't change" in again.stdout or "up to date" in again.stdout.lower()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .costtables import METRICS
 
@@ -20,10 +20,12 @@ METHOD_STYLE = {"coexplore": ("tab:red", "o", "co-exploration (DANCE)"),
 
 
 def _loglog(ax, x: bool = True, y: bool = True) -> None:
-    """Log axes with labelled decades only (minor labels overlap)."""
+    """Log axes labelled at 1, 2 and 5 times each decade, in plain numbers."""
     for on, axis, setter in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
         if on:
             setter("log")
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
             axis.set_minor_formatter(NullFormatter())
 
 
@@ -87,8 +89,9 @@ def plot_coexplore(results: dict, path, title: str):
         if not pts:
             continue
         ax.scatter([p["edap"] for p in pts], [p["accuracy"] for p in pts], c=color, marker=marker, s=50, label=label)
+        what = "hw_weight" if method == "plain+hw" else "λ"
         for p in pts:
-            ax.annotate(f"λ={p['lam']:g}", (p["edap"], p["accuracy"]), fontsize=7, xytext=(4, 3),
+            ax.annotate(f"{what}={p['lam']:g}", (p["edap"], p["accuracy"]), fontsize=7, xytext=(4, 3),
                         textcoords="offset points")
     joint = results.get("joint", {})
     if "optimum" in joint:

@@ -94,20 +94,48 @@ class EpochHistory:
     stage_name = "train"
     shown_keys = ("train_loss", "train_acc", "val_acc", "derived_cost", "tau")
 
+    # Throughput counts the steps after the first few of each epoch: those include one-off work
+    # (Triton compilation of a kernel's first shapes, cuDNN autotuning, data-loader start-up).
+    throughput_warmup_steps = 10
+
     def start_epoch_clock(self) -> None:
-        self._epoch_t0 = time.perf_counter()
+        self._epoch_t0, self._train_t1, self._steady_from = time.perf_counter(), None, None
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if batch_idx + 1 == self.throughput_warmup_steps:
+            self._steady_from = (time.perf_counter(), self.train_images_this_epoch())
+
+    def on_validation_epoch_start(self) -> None:
+        # Lightning validates at the end of the training epoch: the training part ends here.
+        if self.trainer.state.fn == "fit" and getattr(self, "_train_t1", 0) is None:
+            self._train_t1 = time.perf_counter()
+
+    def train_images_this_epoch(self) -> int:
+        """Training images consumed this epoch on all ranks (weight and architecture batches)."""
+        local = sum(getattr(self, name).count for name in ("epoch_stats", "arch_stats") if hasattr(self, name))
+        return local * self.trainer.world_size
 
     def record_epoch(self, record: dict) -> None:
         metrics = self.trainer.callback_metrics
         if "val_acc" in metrics:
             record["val_acc"] = float(metrics["val_acc"])
-        record["epoch_seconds"] = time.perf_counter() - getattr(self, "_epoch_t0", time.perf_counter())
+        now = time.perf_counter()
+        t0 = getattr(self, "_epoch_t0", now)
+        record["epoch_seconds"] = now - t0
+        # throughput of the training steps alone (validation excluded): reports/timing, not metrics
+        t1 = getattr(self, "_train_t1", None) or now
+        record["train_seconds"] = t1 - t0
+        t_from, images_from = getattr(self, "_steady_from", None) or (t0, 0)
+        record["train_images_per_s"] = (self.train_images_this_epoch() - images_from) / max(t1 - t_from, 1e-9)
         self.history.append(record)
         if self.trainer.global_rank == 0:
             shown = "  ".join(f"{k}={record[k]:.4g}" for k in self.shown_keys if isinstance(record.get(k), float))
             extra = f"  phase={record['phase']}" if "phase" in record else ""
             print(f"[{self.stage_name}] epoch {record['epoch'] + 1}/{self.trainer.max_epochs}  {shown}{extra}  "
                   f"({record['epoch_seconds']:.1f} s)", flush=True)
+
+
+TIMING_KEYS = ("epoch_seconds", "train_seconds", "train_images_per_s")   # wall-clock: kept out of metrics
 
 
 class EpochStats:

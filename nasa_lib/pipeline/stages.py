@@ -20,8 +20,10 @@ from pytorch_lightning.utilities import CombinedLoader
 from ..data import build_datamodule
 from ..layerspec import save_specs
 from ..nas import PGPPretrainModule, RetrainModule, SearchModule, build_trainer, fit_resumable
+from ..nas.common import TIMING_KEYS
 from ..space import FBNetLayout, baseline_arch, load_arch
 from .config import config_hash
+from .launch import launch, needs_script_launch
 
 DATA_KEYS = ("data_dir", "batch_size", "eval_batch_size", "num_workers", "val_fraction", "test_fraction",
              "train_portion", "augment", "subset", "pad_to", "verify")
@@ -38,7 +40,7 @@ def write_json(path, obj) -> None:
 
 def without_timing(history: list[dict]) -> list[dict]:
     """Metrics files hold only what the same params reproduce exactly: no wall times."""
-    return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in history]
+    return [{k: v for k, v in h.items() if k not in TIMING_KEYS} for h in history]
 
 
 def save_torch(path, obj) -> None:
@@ -87,7 +89,7 @@ def write_timing(metrics_out, wall_s: float, history: list[dict]) -> None:
     parts = metrics_out.parts
     base = Path(*parts[: parts.index("metrics")]) if "metrics" in parts else metrics_out.parent
     rel = Path(*parts[parts.index("metrics") + 1:]) if "metrics" in parts else Path(metrics_out.name)
-    write_json(base / "timing" / rel, {"wall_s": wall_s, "epoch_seconds": [h.get("epoch_seconds") for h in history]})
+    write_json(base / "timing" / rel, {"wall_s": wall_s, **{k: [h.get(k) for h in history] for k in TIMING_KEYS}})
 
 
 # ---- stages -------------------------------------------------------------------------------
@@ -102,6 +104,8 @@ def run_data(cfg: dict, splits_out, metrics_out) -> dict:
 
 
 def run_pretrain(cfg: dict, supernet_out, metrics_out) -> PGPPretrainModule:
+    if needs_script_launch(cfg):      # GPU DDP from a notebook: Lightning's script launcher
+        return launch("pretrain", cfg, supernet_out, metrics_out)
     setup_run(cfg)
     dm = make_datamodule(cfg)
     layout = make_layout(cfg, dm)
@@ -126,6 +130,8 @@ def run_pretrain(cfg: dict, supernet_out, metrics_out) -> PGPPretrainModule:
 
 
 def run_search(cfg: dict, supernet_in, arch_out, alpha_out, metrics_out) -> SearchModule:
+    if needs_script_launch(cfg):      # GPU DDP from a notebook: Lightning's script launcher
+        return launch("search", cfg, supernet_in, arch_out, alpha_out, metrics_out)
     setup_run(cfg)
     dm = make_datamodule(cfg)
     layout = make_layout(cfg, dm)
@@ -171,6 +177,8 @@ def resolve_arch(cfg: dict, arch_in, layout: FBNetLayout) -> list[str]:
 
 
 def run_retrain(cfg: dict, arch_in, model_out, specs_out, metrics_out) -> tuple[RetrainModule, dict]:
+    if needs_script_launch(cfg):      # GPU DDP from a notebook: Lightning's script launcher
+        return launch("retrain", cfg, arch_in, model_out, specs_out, metrics_out)
     setup_run(cfg)
     dm = make_datamodule(cfg)
     layout = make_layout(cfg, dm)

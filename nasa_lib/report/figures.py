@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 # SVG element ids are hashes salted with a random value unless this is fixed: with it, the same
 # figure gives the same SVG bytes (the report must regenerate identically).
@@ -33,8 +34,8 @@ def save(fig, path, svg: bool = False):
 def plot_data_overview(datamodule, path, title: str = "", n: int = 16):
     """Sample training images and the class balance of every split."""
     sns.set_theme(style="whitegrid")
-    fig = plt.figure(figsize=(11, 3.6))
-    grid = fig.add_gridspec(2, 10)
+    fig = plt.figure(figsize=(13, 3.8))
+    grid = fig.add_gridspec(2, 12, wspace=0.25)
     train = datamodule.train_set
     for i in range(min(n, len(train), 16)):
         ax = fig.add_subplot(grid[i // 8, i % 8])
@@ -43,7 +44,7 @@ def plot_data_overview(datamodule, path, title: str = "", n: int = 16):
         ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray" if img.shape[0] == 1 else None)
         ax.set_title(f"label {int(train.labels[j])}", fontsize=7)
         ax.axis("off")
-    ax = fig.add_subplot(grid[:, 8:])
+    ax = fig.add_subplot(grid[:, 9:])     # a column of space between the images and the bars
     rows = []
     for split, idx in datamodule.split_indices.items():
         labels = (datamodule.test_set.labels if split == "test" else train.labels)[np.asarray(idx)]
@@ -54,6 +55,7 @@ def plot_data_overview(datamodule, path, title: str = "", n: int = 16):
     sns.barplot(df[df.split.isin(["train", "val", "test"])], x="class", y="images", hue="split", ax=ax)
     ax.set_xlabel("class")
     ax.set_ylabel("images (count)")
+    ax.legend(title="split", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title or "Training images and class balance per split")
     return save(fig, path)
 
@@ -75,6 +77,7 @@ def plot_pretrain(history: list[dict], path, title: str):
         scale = 100.0 if key.endswith("acc") else 1.0
         ax.plot(epochs, [h.get(key, np.nan) * scale for h in history], marker="o")
         ax.set_xlabel("pretraining epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel(label)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
     a2.legend(handles, [f"PGP phase: {p}" for p in PHASE_COLORS], fontsize=8, loc="upper right")
@@ -91,7 +94,7 @@ def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: s
     for i, (cands, probs) in enumerate(zip(alpha["candidates"], final)):
         for op, p in zip(cands, probs):
             matrix[i, names.index(op)] = p
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [3, 1.3]})
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.2), gridspec_kw={"width_ratios": [3, 1.3], "wspace": 0.35})
     sns.heatmap(matrix, ax=a1, cmap="viridis", xticklabels=names, yticklabels=[f"L{i}" for i in range(len(final))],
                 cbar_kws={"label": "probability softmax(alpha)"})
     a1.set_xlabel("candidate op (grey: not allowed at that layer)")
@@ -100,6 +103,7 @@ def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: s
     a1.tick_params(axis="x", labelsize=7)
     a2.plot([h["epoch"] + 1 for h in history], [h["derived_cost"] for h in history], marker="o")
     a2.set_xlabel("search epoch")
+    a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     a2.set_ylabel(f"derived architecture cost\n({cost_unit} per image)")
     fig.suptitle(title)
     return save(fig, path)
@@ -121,6 +125,7 @@ def plot_alpha_evolution(alpha: dict, path, title: str):
     sns.lineplot(pd.DataFrame(rows, columns=["epoch", "operator kind", "mean probability"]), x="epoch",
                  y="mean probability", hue="operator kind", marker="o", ax=ax)
     ax.set_xlabel("search epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("mean probability over layers")
     ax.set_title(title)
     return save(fig, path)
@@ -132,10 +137,12 @@ def plot_retrain(history: list[dict], path, title: str):
     epochs = [h["epoch"] + 1 for h in history]
     a1.plot(epochs, [h["train_loss"] for h in history], marker="o")
     a1.set_xlabel("epoch")
+    a1.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     a1.set_ylabel("training loss (cross-entropy)")
     a2.plot(epochs, [100 * h["train_acc"] for h in history], marker="o", label="train")
     a2.plot(epochs, [100 * h.get("val_acc", np.nan) for h in history], marker="s", label="validation")
     a2.set_xlabel("epoch")
+    a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     a2.set_ylabel("accuracy (%)")
     a2.legend()
     fig.suptitle(title)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.ticker
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -118,6 +119,7 @@ def fig_pretrain_accuracy(out: PipelineOutputs):
         _chance_line(ax, out, seen)
         ax.set_title(f"search space {space}")
         ax.set_xlabel("pretraining epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("supernet validation accuracy (%)")
         ax.set_xlim(0.5, max(len(out.pretrain[r].doc["history"]) for r in runs) + 0.5)
         handles, labels = ax.get_legend_handles_labels()
@@ -188,6 +190,7 @@ def fig_alpha_evolution(out: PipelineOutputs):
                                   for op, p in zip(cands, probs) if get_op(op).kind == kind) / len(layers))
             ax.plot(range(1, len(per_epoch) + 1), series, marker="o", color=KIND_COLORS[kind], label=KIND_NAMES[kind])
         ax.set_xlabel("search epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("mean probability over layers")
         ax.set_ylim(0, 1)
         ax.set_xticks(range(1, len(per_epoch) + 1))
