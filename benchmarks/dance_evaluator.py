@@ -4,8 +4,8 @@ Goals (issue 7): mean absolute percentage error at most 5% for latency and energ
 (network, accelerator) pairs of both design spaces, and at least 100,000 designs evaluated per
 second on this CPU (batch inference).  For each DANCE run of the embedded default (OnlyConv x
 eyeriss_dance, Hybrid-All x chunk_dance; the layout of params.yaml's `network` section on
-MNIST-5k) the script builds the data set and trains the evaluator with the sizes of
-``nasa_lib/dance/params_snippet.yaml`` (exactly what the pipeline stages do), then times batch
+MNIST-5k) the script builds the data set and trains the evaluator with the sizes of params.yaml's ``dance``
+section (exactly what the pipeline stages do; ``--artifacts`` reads what a ``dvc repro`` made), then times batch
 inference:
 
 * ``dense``: the evaluator's forward on encoded (network, accelerator) pairs, 65,536 per batch;
@@ -111,8 +111,7 @@ def main() -> None:
     parser.add_argument("--artifacts", default=None, help="load <dir>/<run>/dataset.npz and evaluator.pt")
     args = parser.parse_args()
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    dance = yaml.safe_load((ROOT / "nasa_lib/dance/params_snippet.yaml").read_text())
-    net, cfg, runs = params["network"], dance["dance"], dance["dance_runs"]
+    net, cfg, runs = params["network"], params["dance"], params["dance_runs"]
     layout = FBNetLayout(width_mult=net["width_mult"], depth_mult=net["depth_mult"],
                          header_channels=net["header_channels"], stem_stride=net.get("stem_stride", 1),
                          in_channels=1, input_size=28, num_classes=10)     # MNIST-5k

@@ -171,15 +171,15 @@ def test_generator_starts_uniform_and_samples_one_hots():
 
 def test_stage_parameters_fail_with_one_line():
     with pytest.raises(ValueError,
-                       match=r"^dance_coexplore.cost='flops' is not valid; valid values: latency, energy, edp, edap$"):
+                       match=r"^dance.cost='flops' is not valid; valid values: latency, energy, edp, edap$"):
         validate("dance_coexplore", {"cost": "flops"})
-    with pytest.raises(ValueError, match=r"^dance_coexplore.lambdas='1,-2' is not valid; it must be a comma-separated"):
+    with pytest.raises(ValueError, match=r"^dance.lambdas='1,-2' is not valid; it must be a comma-separated"):
         validate("dance_coexplore", {"lambdas": "1,-2"})
     assert validate("dance_coexplore", {"lambdas": "0.3, 3"})["lambdas"] == [0.3, 3.0]
     with pytest.raises(ValueError,
                        match=r"^dance_dataset.design_space='nope' is not valid; design_space='nope' is not known"):
         validate("dance_dataset", {"design_space": "nope"})
-    with pytest.raises(ValueError, match="dance_evaluator.evaluator_hidden=0 is not valid"):
+    with pytest.raises(ValueError, match="dance.evaluator_hidden=0 is not valid"):
         validate("dance_evaluator", {"evaluator_hidden": 0})
     assert {"recalled", "ours", "confirmed"} == {a["status"] for a in ASSUMPTIONS.values()}
 

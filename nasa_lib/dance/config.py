@@ -1,6 +1,6 @@
 """Parameters of the DANCE stages (dance_dataset, dance_evaluator, dance_coexplore), validated with
 the pipeline's own helpers: a bad value fails at once with one line naming the parameter and its
-valid values, e.g. ``dance_coexplore.cost='flops' is not valid; valid values: latency, energy, edp, edap``.
+valid values, e.g. ``dance.cost='flops' is not valid; valid values: latency, energy, edp, edap``.
 """
 from __future__ import annotations
 
@@ -61,6 +61,15 @@ STAGES = {
 }
 
 
+# Parameters of params.yaml's `dance` section: errors name them `dance.<name>`, as a user finds them
+# there (the others are named after the stage, as the pipeline's own stages name theirs).
+DANCE_SECTION = {"dataset_seed", "n_archs", "designs_per_arch", "workers", "dataset_val_fraction",
+                 "dataset_test_fraction", "evaluator_hidden", "evaluator_depth", "evaluator_epochs",
+                 "evaluator_batch_size", "evaluator_lr", "evaluator_weight_decay", "cost", "lambdas", "cost_form",
+                 "arch_input", "generator_hidden", "generator_lr", "hw_tau", "straight_through", "retrain_epochs",
+                 "joint_max_archs", "matched_tolerance"}
+
+
 def validate(stage: str, values: dict) -> dict:
     """Check a DANCE notebook's parameters of ``stage`` (and the common ones); return them cleaned."""
     if stage not in STAGES:
@@ -69,9 +78,10 @@ def validate(stage: str, values: dict) -> dict:
     clean = {}
     for name, rule in schema.items():
         if name in values:
-            clean[name] = rule.check(f"{stage}.{name}", _coerce(values[name]))
+            section = "dance" if name in DANCE_SECTION else stage
+            clean[name] = rule.check(f"{section}.{name}", _coerce(values[name]))
     if stage == "dance_dataset" and clean.get("dataset_val_fraction", 0) + clean.get("dataset_test_fraction", 0) >= 1:
-        raise ValueError("dance_dataset.dataset_val_fraction + dance_dataset.dataset_test_fraction must be < 1")
+        raise ValueError("dance.dataset_val_fraction + dance.dataset_test_fraction must be < 1")
     return clean
 
 
