@@ -27,26 +27,11 @@ from pathlib import Path
 
 import yaml
 
+from nasa_lib.pipeline.workspace import copy_repository
+
 SOURCE = Path(__file__).resolve().parents[1]
 REPO = SOURCE      # the working copy: set from --workdir in main()
 RUN = "Hybrid-All"
-
-
-def copy_repo(dest: Path) -> None:
-    """The tracked and untracked-but-not-ignored files, without data, reports or artifacts."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=SOURCE, text=True,
-                            capture_output=True)
-    if listed.returncode != 0:  # not a git checkout (a copied tree): everything but the bulky folders
-        shutil.copytree(SOURCE, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-            ".git", ".venv", ".whl", "data", "reports", "artifacts", "checkpoints", "cache", "tmp"))
-        return
-    files = listed.stdout.split()
-    for rel in files:
-        if rel.startswith(("data/", "reports/", "artifacts/", "checkpoints/")) or not (SOURCE / rel).is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(SOURCE / rel, dest / rel)
-    shutil.copytree(SOURCE / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"), dirs_exist_ok=True)
 
 
 def sh(*cmd, check=True) -> subprocess.CompletedProcess:
@@ -112,7 +97,7 @@ def main() -> int:
     REPO = Path(args.workdir).resolve()
     if not (REPO / "dvc.yaml").exists():
         REPO.mkdir(parents=True, exist_ok=True)
-        copy_repo(REPO)
+        copy_repository(SOURCE, REPO)
     # the notebooks' kernel imports nasa_lib from the copy
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 

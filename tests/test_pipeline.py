@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from nasa_lib.pipeline import validate
+from nasa_lib.pipeline.workspace import copy_repository
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,14 +42,7 @@ def test_bad_params_give_one_line_errors(stage, values, message):
 
 
 def _copy_repo(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
-                           capture_output=True, text=True).stdout.split()
-    for rel in files:
-        if rel.startswith(("data/", "reports/", "artifacts/")) or not (REPO / rel).is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, dest / rel)
-    shutil.copytree(REPO / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"), dirs_exist_ok=True)
+    copy_repository(REPO, dest)
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
 
 

@@ -17,8 +17,7 @@ import torch
 from pytorch_lightning.utilities import CombinedLoader
 
 from ..nas import RetrainModule, SearchModule, build_trainer
-from ..nas.common import TIMING_KEYS
-from ..pipeline.stages import make_datamodule, make_layout, setup_run, write_json
+from ..pipeline.stages import make_datamodule, make_layout, setup_run, timing_path, without_timing, write_json
 from ..space import FBNetLayout
 from .baselines import (best_design, design_sensitivity, enumerate_architectures, joint_optimum,
                         matched_accuracy_comparison, space_size, supernet_accuracy)
@@ -26,15 +25,6 @@ from .coexplore import CoExploreModule
 from .costtables import CostTables, cost_value
 from .dataset import DanceDataset, check_same_problem, generate_dataset, problem_meta
 from .evaluator import load_evaluator, save_evaluator, train_evaluator
-
-
-def timing_path(metrics_out) -> Path:
-    """``reports/metrics/x/y.json`` -> ``reports/timing/x/y.json`` (wall times live beside the metrics)."""
-    parts = Path(metrics_out).parts
-    if "metrics" in parts:
-        i = parts.index("metrics")
-        return Path(*parts[:i], "timing", *parts[i + 1:])
-    return Path(metrics_out).with_name(Path(metrics_out).stem + "_timing.json")
 
 
 def dance_layout(cfg: dict) -> FBNetLayout:
@@ -85,7 +75,7 @@ def run_dance_evaluator(cfg: dict, dataset_in, evaluator_out, metrics_out) -> tu
     save_evaluator(evaluator_out, evaluator, meta, report)
     metrics = {"run": cfg.get("run_name"), "space": cfg["space"], "design_space": ds.name, "config": report["config"],
                "rows": report["rows"], "best_epoch": report["best_epoch"], "mape_percent": report["mape_percent"],
-               "history": [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in report["history"]]}
+               "history": without_timing(report["history"])}
     write_json(metrics_out, metrics)
     write_json(timing_path(metrics_out), {"train_seconds": report["train_seconds"],
                                           "epoch_seconds": [h["epoch_seconds"] for h in report["history"]]})
@@ -152,7 +142,7 @@ def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metri
         entry = {"method": method, "lam": lam, "arch": pair["arch"], "design": pair["design"],
                  "exact": pair["exact"], "cost": cost, "cost_value": pair["cost_value"],
                  "edap": pair["exact"]["edap"], "supernet_val_acc": module.history[-1].get("val_acc"),
-                 "history": [{k: v for k, v in h.items() if k not in TIMING_KEYS} for h in module.history]}
+                 "history": without_timing(module.history)}
         runs.append(entry)
         timing["runs"].append({"method": method, "lam": lam, "search_seconds": wall, "hw_search_seconds": hw_seconds,
                                "total_seconds": wall + hw_seconds})

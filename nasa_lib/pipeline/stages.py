@@ -83,13 +83,18 @@ def _finish(trainer, ckpt_dir: Path) -> None:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
 
 
+def timing_path(metrics_out) -> Path:
+    """``reports/metrics/x/y.json`` -> ``reports/timing/x/y.json``: wall times live beside the
+    metrics, never in them (a path without a ``metrics`` folder: ``<its folder>/timing/y.json``)."""
+    parts = Path(metrics_out).parts
+    if "metrics" in parts:
+        i = parts.index("metrics")
+        return Path(*parts[:i], "timing", *parts[i + 1:])
+    return Path(metrics_out).parent / "timing" / Path(metrics_out).name
+
+
 def write_timing(metrics_out, wall_s: float, history: list[dict]) -> None:
-    """Wall times go beside the metrics (``reports/timing/...``), never into them."""
-    metrics_out = Path(metrics_out)
-    parts = metrics_out.parts
-    base = Path(*parts[: parts.index("metrics")]) if "metrics" in parts else metrics_out.parent
-    rel = Path(*parts[parts.index("metrics") + 1:]) if "metrics" in parts else Path(metrics_out.name)
-    write_json(base / "timing" / rel, {"wall_s": wall_s, **{k: [h.get(k) for h in history] for k in TIMING_KEYS}})
+    write_json(timing_path(metrics_out), {"wall_s": wall_s, **{k: [h.get(k) for h in history] for k in TIMING_KEYS}})
 
 
 # ---- stages -------------------------------------------------------------------------------
