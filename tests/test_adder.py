@@ -219,6 +219,23 @@ def test_cpu_path_falls_back_to_torch_when_compiler_missing(monkeypatch):
                                adder2d_reference(x, weight, stride, padding, groups))
 
 
+@pytest.mark.skipif(not (_adder_cpu.available() and _adder_cpu._openmp), reason="C kernels built without OpenMP")
+@pytest.mark.parametrize("case", [(7, 6, 9, 9, 12, 3, 1, 1, 1), (7, 12, 9, 9, 12, 3, 2, 1, 12),
+                                  (5, 8, 10, 10, 16, 5, 1, 2, 8), (3, 8, 8, 8, 4, 1, 1, 0, 1)])
+def test_openmp_and_thread_pool_paths_agree_bit_for_bit(case, monkeypatch):
+    """The OpenMP kernels split the images among threads exactly as the Python pool does."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    x, weight, grad_y, stride, padding, groups = _data(case, torch.float32)
+    results = []
+    for openmp in (True, False):
+        monkeypatch.setattr(_adder_cpu, "_openmp", openmp)
+        results.append((_adder_cpu.forward(x, weight, stride, padding, groups),
+                        _adder_cpu.grad_input(x, weight, grad_y, stride, padding, groups),
+                        _adder_cpu.grad_weight(x, weight, grad_y, stride, padding, groups)))
+    for with_openmp, with_pool in zip(*results):
+        assert (with_openmp is None and with_pool is None) or torch.equal(with_openmp, with_pool)
+
+
 def test_env_forces_torch_path(monkeypatch):
     monkeypatch.setenv("NASA_LIB_ADDER_CPU", "torch")
     assert not _adder_cpu.available()

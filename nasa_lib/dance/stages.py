@@ -16,9 +16,9 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import CombinedLoader
 
-from ..nas import RetrainModule, SearchModule, build_trainer
+from ..nas import RetrainModule, build_trainer
 from ..pipeline.stages import make_datamodule, make_layout, setup_run, timing_path, without_timing, write_json
-from ..space import FBNetLayout
+from ..space import FBNetLayout, load_arch
 from .baselines import (best_design, design_sensitivity, enumerate_architectures, joint_optimum,
                         matched_accuracy_comparison, space_size, supernet_accuracy)
 from .coexplore import CoExploreModule
@@ -118,12 +118,28 @@ def _retrain_accuracy(arch, layout, dm, cfg, workdir: Path) -> dict:
     return {"test_acc": float(test["test_acc"]), "seconds": time.perf_counter() - t0}
 
 
-def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metrics_out) -> dict:
-    """Co-exploration and the baselines at every lambda, plus the plain search and, where the
-    space is small enough, the exhaustive joint optimum (see :mod:`.baselines`)."""
+def _plain_search(cfg: dict, layout: FBNetLayout, arch_in, metrics_in) -> dict:
+    """The pipeline's own plain search of this space (its ``search`` stage, from the same pretrained
+    supernet): its network, history and wall time, read back instead of searched again."""
+    arch, arch_layout, doc = load_arch(arch_in)
+    if arch_layout.to_dict() != layout.to_dict() or doc.get("space") not in (None, cfg["space"]):
+        raise ValueError(f"{arch_in} was searched in space {doc.get('space')} with another layout, not for "
+                         f"{cfg['space']}; rerun the search stage")
+    metrics = json.loads(Path(metrics_in).read_text())
+    timing = timing_path(metrics_in)
+    wall = json.loads(timing.read_text())["wall_s"] if timing.exists() else float("nan")
+    return {"arch": arch, "history": metrics["history"], "val_acc": metrics.get("final_val_acc"), "wall_s": wall}
+
+
+def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metrics_out, plain_arch_in,
+                        plain_metrics_in) -> dict:
+    """Co-exploration and the baselines at every lambda, the plain search (the search stage's, read
+    from ``plain_arch_in`` / ``plain_metrics_in``) and, where the space is small enough, the
+    exhaustive joint optimum (see :mod:`.baselines`)."""
     setup_run(cfg)
     dm = make_datamodule(cfg)
     layout = make_layout(cfg, dm)
+    plain_search = _plain_search(cfg, layout, plain_arch_in, plain_metrics_in)
     dm.setup()
     tables = build_tables(cfg, layout)
     evaluator, ev_meta, ev_report = load_evaluator(evaluator_in)
@@ -138,11 +154,11 @@ def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metri
     root = Path(cfg["checkpoint_root"]) / "dance_coexplore" / str(cfg.get("run_name", "default"))
     runs, timing = [], {"tables_seconds": tables.build_seconds, "runs": []}
 
-    def record(method, lam, module, wall, pair, hw_seconds=0.0):
+    def record(method, lam, history, wall, pair, hw_seconds=0.0):
         entry = {"method": method, "lam": lam, "arch": pair["arch"], "design": pair["design"],
                  "exact": pair["exact"], "cost": cost, "cost_value": pair["cost_value"],
-                 "edap": pair["exact"]["edap"], "supernet_val_acc": module.history[-1].get("val_acc"),
-                 "history": without_timing(module.history)}
+                 "edap": pair["exact"]["edap"], "supernet_val_acc": history[-1].get("val_acc"),
+                 "history": without_timing(history)}
         runs.append(entry)
         timing["runs"].append({"method": method, "lam": lam, "search_seconds": wall, "hw_search_seconds": hw_seconds,
                                "total_seconds": wall + hw_seconds})
@@ -157,7 +173,7 @@ def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metri
         pl.seed_everything(cfg["seed"], workers=True, verbose=False)    # every module starts from the same state
         co = CoExploreModule(cfg["space"], layout.to_dict(), cfg["epochs"], **common)
         wall = _fit_search(co, state, dm, cfg, root / f"co_{lam}")
-        record("coexplore", lam, co, wall, co.derived_pair())
+        record("coexplore", lam, co.history, wall, co.derived_pair())
         # diagnostic: how far the generated accelerator is from the best one for the same network
         best = best_design(tables, co.derived_arch(), cost)
         timing["runs"][-1]["best_design_seconds"] = best.pop("seconds")    # wall time: timing, not metrics
@@ -167,14 +183,12 @@ def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metri
         seq = CoExploreModule(cfg["space"], layout.to_dict(), cfg["epochs"], fixed_design=ds.reference_index, **common)
         wall = _fit_search(seq, state, dm, cfg, root / f"seq_{lam}")
         pair = best_design(tables, seq.derived_arch(), cost)
-        record("sequential", lam, seq, wall, pair, pair["seconds"])
-    pl.seed_everything(cfg["seed"], workers=True, verbose=False)
-    plain = SearchModule(cfg["space"], layout.to_dict(), cfg["epochs"], hw_weight=cfg["plain_hw_weight"],
-                         cost_band=None, **kw)
-    wall = _fit_search(plain, state, dm, cfg, root / "plain")
-    pair = best_design(tables, plain.derived_arch(), cost)
-    record("plain+hw", cfg["plain_hw_weight"], plain, wall, pair, pair["seconds"])
-
+        record("sequential", lam, seq.history, wall, pair, pair["seconds"])
+    # the plain search is the search stage's: the same supernet, data, seed and search settings
+    # (on one CPU process it finds the very network a search here would), so it is not run again
+    pair = best_design(tables, plain_search["arch"], cost)
+    record("plain+hw", cfg["plain_hw_weight"], plain_search["history"], plain_search["wall_s"], pair, pair["seconds"])
+    timing["runs"][-1]["search_source"] = str(plain_metrics_in)
     # accuracy of every network found: retrained from scratch, or the supernet's estimate
     cache = {}
     for entry, t in zip(runs, timing["runs"]):

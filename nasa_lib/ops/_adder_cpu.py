@@ -8,6 +8,11 @@ compiler version and the CPU's model and flags (it is built with ``-march=native
 missing or the build fails, :func:`available` returns False and the caller falls back to the
 pure-torch path (``_adder_torch``); set ``NASA_LIB_ADDER_CPU=torch`` to force that fallback.
 
+Threads: built with ``-fopenmp`` where the compiler can, so the kernels run on PyTorch's own
+OpenMP threads (the library's ``libgomp.so.1`` resolves to the copy PyTorch loaded).  A Python
+thread pool is the fallback; on a 2-core machine it ran all-adder training 1.5x slower, because
+PyTorch's OpenMP workers spin on the second core after each of its ops.
+
 Work layout, per image (one image is the unit of work of one thread, so no locking is needed):
 
 * ``im2col`` writes the receptive fields into a *packed* column buffer ``[LB][J_total][PW]``:
@@ -334,6 +339,72 @@ DEFINE_ADDER_KERNELS(double, 8, f64, abs_f64)
 DEFINE_DEPTHWISE_KERNELS(float, f32, abs_f32)
 DEFINE_DEPTHWISE_KERNELS(double, f64, abs_f64)
 
+/* The same kernels over images [0, N) on nthreads OpenMP threads: thread t takes the contiguous
+   images [N t / nthreads, N (t + 1) / nthreads) and the t-th slice of each scratch buffer (of
+   the given element counts), exactly the split of the Python thread pool, so results do not
+   depend on which path ran.  Built with -fopenmp, this library resolves libgomp.so.1 to the
+   copy PyTorch has already loaded, so its threads are PyTorch's own: a Python pool beside
+   PyTorch's spinning OpenMP workers oversubscribes a small machine. */
+#ifdef _OPENMP
+#define OMP_FOR _Pragma("omp parallel for num_threads(nthreads) schedule(static, 1)")
+#else
+#define OMP_FOR
+#endif
+#define SPLIT(t) N * (t) / nthreads, N * ((t) + 1) / nthreads
+
+#define DEFINE_PARALLEL(T, SFX)                                                                  \
+void adder_forward_par_##SFX(const T *x, const T *wt, T *y, long N, long C, long H, long W,     \
+                             long K, long R, long S, long st, long pad, long G, long P, long Q,  \
+                             T *cols, long n_cols, long nthreads) {                              \
+    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+        adder_forward_##SFX(x, wt, y, SPLIT(t), C, H, W, K, R, S, st, pad, G, P, Q,             \
+                            cols + t * n_cols);                                                  \
+}                                                                                                \
+void adder_grad_input_par_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,     \
+                                long H, long W, long K, long R, long S, long st, long pad,       \
+                                long G, long P, long Q, T *cols, long n_cols, T *dcols,          \
+                                long n_dcols, T *gp, long n_gp, long nthreads) {                 \
+    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+        adder_grad_input_##SFX(x, w, gy, dx, SPLIT(t), C, H, W, K, R, S, st, pad, G, P, Q,       \
+                               cols + t * n_cols, dcols + t * n_dcols, gp + t * n_gp);           \
+}                                                                                                \
+void adder_dw_forward_par_##SFX(const T *x, const T *w, T *y, long N, long C, long H, long W,   \
+                                long K, long R, long S, long st, long pad, long P, long Q,       \
+                                T *xp, long n_xp, long nthreads) {                               \
+    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+        adder_dw_forward_##SFX(x, w, y, SPLIT(t), C, H, W, K, R, S, st, pad, P, Q, xp + t * n_xp); \
+}                                                                                                \
+void adder_dw_grad_input_par_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,  \
+                                   long H, long W, long K, long R, long S, long st, long pad,    \
+                                   long P, long Q, T *xp, long n_xp, T *dxp, long n_dxp,         \
+                                   long nthreads) {                                              \
+    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+        adder_dw_grad_input_##SFX(x, w, gy, dx, SPLIT(t), C, H, W, K, R, S, st, pad, P, Q,       \
+                                  xp + t * n_xp, dxp + t * n_dxp);                               \
+}                                                                                                \
+/* part: one zeroed slice of n_part weight-gradient elements per thread, summed by the caller. */ \
+void adder_dw_grad_weight_par_##SFX(const T *x, const T *w, const T *gy, T *part, long n_part,  \
+                                    long N, long C, long H, long W, long K, long R, long S,      \
+                                    long st, long pad, long P, long Q, T *xp, long n_xp,         \
+                                    long nthreads) {                                             \
+    OMP_FOR for (long t = 0; t < nthreads; t++) {                                                \
+        memset(part + t * n_part, 0, sizeof(T) * n_part);                                        \
+        adder_dw_grad_weight_##SFX(x, w, gy, part + t * n_part, SPLIT(t), C, H, W, K, R, S, st,  \
+                                   pad, P, Q, xp + t * n_xp);                                    \
+    }                                                                                            \
+}
+
+DEFINE_PARALLEL(float, f32)
+DEFINE_PARALLEL(double, f64)
+
+int adder_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* Elements per packed block, so Python sizes the scratch buffers with the same numbers. */
 long adder_block_width_f32(void) { return 16; }
 long adder_block_width_f64(void) { return 8; }
@@ -346,6 +417,7 @@ _CFLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-
 
 _lock = threading.Lock()
 _lib = None
+_openmp = False  # the library was built with -fopenmp: its *_par kernels run on PyTorch's threads
 _load_error: str | None = None
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -370,23 +442,17 @@ def _build() -> ctypes.CDLL:
     if cc is None:
         raise RuntimeError("no C compiler (gcc/cc) on PATH")
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
-    key = hashlib.sha256("\0".join([_C_SOURCE, " ".join(_CFLAGS), version, _cpu_fingerprint()])
-                         .encode()).hexdigest()[:20]
-    cache = os.environ.get("NASA_LIB_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                                  "nasa_lib")
-    os.makedirs(cache, exist_ok=True)
-    so_path = os.path.join(cache, f"adder_cpu_{key}.so")
-    if not os.path.exists(so_path):
-        with tempfile.TemporaryDirectory(dir=cache) as tmp:
-            src = os.path.join(tmp, "adder_cpu.c")
-            with open(src, "w") as f:
-                f.write(_C_SOURCE)
-            out = os.path.join(tmp, "adder_cpu.so")
-            proc = subprocess.run([cc, *_CFLAGS, src, "-o", out], capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f"gcc failed: {proc.stderr.strip()[:2000]}")
-            os.replace(out, so_path)  # atomic: concurrent builders never see a partial file
-    lib = ctypes.CDLL(so_path)
+    global _openmp
+    lib = None
+    # OpenMP first (threads shared with PyTorch); a compiler without it still gets the kernels
+    for flags in (_CFLAGS + ["-fopenmp"], _CFLAGS):
+        try:
+            lib = _build_with(cc, version, flags)
+            break
+        except RuntimeError as exc:
+            error = exc
+    if lib is None:
+        raise error
     ptr, lng = ctypes.c_void_p, ctypes.c_long
     for sfx in ("f32", "f64"):
         fwd = getattr(lib, f"adder_forward_{sfx}")
@@ -405,7 +471,40 @@ def _build() -> ctypes.CDLL:
         dw_gw = getattr(lib, f"adder_dw_grad_weight_{sfx}")
         dw_gw.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 12 + [ptr]
         dw_gw.restype = None
+        # the *_par variants: n0, n1 become N; each scratch pointer is followed by its per-thread
+        # element count; the thread count comes last
+        getattr(lib, f"adder_forward_par_{sfx}").argtypes = [ptr] * 3 + [lng] * 12 + [ptr, lng, lng]
+        getattr(lib, f"adder_grad_input_par_{sfx}").argtypes = [ptr] * 4 + [lng] * 12 + [ptr, lng] * 3 + [lng]
+        getattr(lib, f"adder_dw_forward_par_{sfx}").argtypes = [ptr] * 3 + [lng] * 11 + [ptr, lng, lng]
+        getattr(lib, f"adder_dw_grad_input_par_{sfx}").argtypes = [ptr] * 4 + [lng] * 11 + [ptr, lng] * 2 + [lng]
+        getattr(lib, f"adder_dw_grad_weight_par_{sfx}").argtypes = ([ptr] * 4 + [lng] * 12 + [ptr, lng, lng])
+        for name in ("forward", "grad_input", "dw_forward", "dw_grad_input", "dw_grad_weight"):
+            getattr(lib, f"adder_{name}_par_{sfx}").restype = None
+    _openmp = bool(lib.adder_openmp())
     return lib
+
+
+def _build_with(cc: str, version: str, flags: list[str]) -> ctypes.CDLL:
+    key = hashlib.sha256("\0".join([_C_SOURCE, " ".join(flags), version, _cpu_fingerprint()])
+                         .encode()).hexdigest()[:20]
+    cache = os.environ.get("NASA_LIB_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                  "nasa_lib")
+    os.makedirs(cache, exist_ok=True)
+    so_path = os.path.join(cache, f"adder_cpu_{key}.so")
+    if not os.path.exists(so_path):
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            src = os.path.join(tmp, "adder_cpu.c")
+            with open(src, "w") as f:
+                f.write(_C_SOURCE)
+            out = os.path.join(tmp, "adder_cpu.so")
+            proc = subprocess.run([cc, *flags, src, "-o", out], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"gcc failed: {proc.stderr.strip()[:2000]}")
+            os.replace(out, so_path)  # atomic: concurrent builders never see a partial file
+    try:
+        return ctypes.CDLL(so_path)
+    except OSError as exc:  # e.g. built with -fopenmp but no libgomp to load
+        raise RuntimeError(f"cannot load {so_path}: {exc}") from exc
 
 
 def _get_lib() -> ctypes.CDLL | None:
@@ -430,16 +529,22 @@ def available() -> bool:
     return _get_lib() is not None
 
 
-def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work) -> list:
+def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work, par=None) -> list:
     """Run ``work(n0, n1, *scratch)`` over contiguous ranges of images on up to
     torch.get_num_threads() threads, each with its own scratch buffers of ``scratch_elems``.
 
-    The buffers are allocated here, in the calling thread, so allocation trackers that follow
-    one thread (torch.profiler) see them; they are returned (per thread) for partial results.  ctypes releases the GIL during the C call, so Python
-    threads give real parallelism.
+    With an OpenMP build, ``par(threads, *scratch)`` runs the same split in one C call on
+    PyTorch's OpenMP threads, each scratch buffer holding every thread's slice; otherwise a
+    Python thread pool runs ``work`` (ctypes releases the GIL during the C call).  The buffers
+    are allocated here, in the calling thread, so allocation trackers that follow one thread
+    (torch.profiler) see them; they are returned (per thread) for partial results.
     """
     global _pool, _pool_size
     threads = max(1, min(torch.get_num_threads(), n_images))
+    if threads > 1 and par is not None and _openmp:
+        flat = [torch.empty(threads * e, dtype=dtype) for e in scratch_elems]
+        par(threads, *flat)
+        return [[buf[t * e:(t + 1) * e] for buf, e in zip(flat, scratch_elems)] for t in range(threads)]
     scratch = [[torch.empty(e, dtype=dtype) for e in scratch_elems] for _ in range(threads)]
     if threads == 1:
         work(0, n_images, *scratch[0])
@@ -475,7 +580,12 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
             fn(x.data_ptr(), weight.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride,
                padding, p, q, xp.data_ptr())
 
-        _run_split(n, [plane], x.dtype, work_dw)
+        def par_dw(threads: int, xp: torch.Tensor) -> None:
+            getattr(lib, f"adder_dw_forward_par_{sfx}")(
+                x.data_ptr(), weight.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, p, q,
+                xp.data_ptr(), plane, threads)
+
+        _run_split(n, [plane], x.dtype, work_dw, par_dw)
         return y
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
@@ -489,7 +599,12 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
         fn(x.data_ptr(), wt.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride, padding,
            groups, p, q, cols.data_ptr())
 
-    _run_split(n, [lb * c * r * s * pw], x.dtype, work)
+    def par(threads: int, cols: torch.Tensor) -> None:
+        getattr(lib, f"adder_forward_par_{sfx}")(
+            x.data_ptr(), wt.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, groups, p, q,
+            cols.data_ptr(), lb * c * r * s * pw, threads)
+
+    _run_split(n, [lb * c * r * s * pw], x.dtype, work, par)
     return y
 
 
@@ -508,7 +623,12 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
             fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w,
                k, r, s, stride, padding, p, q, xp.data_ptr(), dxp.data_ptr())
 
-        _run_split(n, [plane, plane], x.dtype, work_dw)
+        def par_dw(threads: int, xp: torch.Tensor, dxp: torch.Tensor) -> None:
+            getattr(lib, f"adder_dw_grad_input_par_{sfx}")(
+                x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
+                padding, p, q, xp.data_ptr(), plane, dxp.data_ptr(), plane, threads)
+
+        _run_split(n, [plane, plane], x.dtype, work_dw, par_dw)
         return dx
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
@@ -518,7 +638,14 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
         fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w, k,
            r, s, stride, padding, groups, p, q, cols.data_ptr(), dcols.data_ptr(), gp.data_ptr())
 
-    _run_split(n, [lb * c * r * s * pw, lb * c * r * s * pw, lb * k * pw], x.dtype, work)
+    n_cols, n_gp = lb * c * r * s * pw, lb * k * pw
+
+    def par(threads: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
+        getattr(lib, f"adder_grad_input_par_{sfx}")(
+            x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
+            padding, groups, p, q, cols.data_ptr(), n_cols, dcols.data_ptr(), n_cols, gp.data_ptr(), n_gp, threads)
+
+    _run_split(n, [n_cols, n_cols, n_gp], x.dtype, work, par)
     return dx
 
 
@@ -539,6 +666,11 @@ def grad_weight(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, str
         fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), n0, n1, c, h, w, k,
            r, s, stride, padding, p, q, xp.data_ptr())
 
-    scratch = _run_split(n, [k * r * s, plane], x.dtype, work)
+    def par(threads: int, part: torch.Tensor, xp: torch.Tensor) -> None:
+        getattr(lib, f"adder_dw_grad_weight_par_{sfx}")(
+            x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), k * r * s, n, c, h, w, k, r, s,
+            stride, padding, p, q, xp.data_ptr(), plane, threads)
+
+    scratch = _run_split(n, [k * r * s, plane], x.dtype, work, par)
     # threads' shares summed in a fixed order: deterministic for a given thread count
     return torch.stack([buffers[0] for buffers in scratch]).sum(0).view(k, 1, r, s)

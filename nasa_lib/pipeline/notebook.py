@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("-k", "--kernel", default=KERNEL)
     args = parser.parse_args(argv)
+    # jsonschema (under nbformat) imports rfc3987-syntax when it is installed (JupyterLab pulls it
+    # in), and that compiles 38 grammars on import: 1.2 s of every stage's start-up, for an IRI
+    # format check that validating a notebook never uses.  None in sys.modules makes the import
+    # fail, and jsonschema then goes without that one check.
+    sys.modules.setdefault("rfc3987_syntax", None)
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
