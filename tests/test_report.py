@@ -410,3 +410,21 @@ def test_bad_rules_and_reference_files_give_one_line_errors(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match=r"profile='' is not valid"):
         load_outputs("", tmp_path, tmp_path)
+
+
+def test_point_labels_avoid_each_other_and_stay_inside_the_axes():
+    """Two close points whose labels would collide at the default spot, one near the right edge."""
+    import matplotlib.pyplot as plt
+    from nasa_lib.report.figures import label_points
+    fig, ax = plt.subplots(figsize=(4, 3))
+    points = [(1.0, 1.0, "Hybrid-All-noPGP"), (1.4, 1.02, "Hybrid-All"), (5.9, 2.0, "hw_weight=1e-07")]
+    ax.scatter([p[0] for p in points], [p[1] for p in points])
+    ax.set_xlim(0, 6)
+    ax.set_ylim(0, 3)
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in label_points(ax, points)]
+    inside = ax.get_window_extent(renderer)
+    assert not boxes[0].overlaps(boxes[1])
+    for box in boxes:
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+    plt.close(fig)

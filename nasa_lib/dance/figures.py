@@ -4,12 +4,12 @@ Each function draws one figure with labelled axes and units, saves it (PNG) and 
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from ..report.figures import label_points, save
 from .costtables import METRICS
 
 LABELS = {"latency_ms": "latency (ms / image)", "energy_uj": "energy (uJ / image)", "area_mm2": "area (mm^2)"}
@@ -27,13 +27,6 @@ def _loglog(ax, x: bool = True, y: bool = True) -> None:
             axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
             axis.set_minor_formatter(NullFormatter())
-
-
-def save(fig, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    return fig
 
 
 def plot_dataset(data, path, title: str):
@@ -84,15 +77,14 @@ def plot_predicted_vs_true(true: np.ndarray, pred: np.ndarray, mape_percent: dic
 def plot_coexplore(results: dict, path, title: str):
     """Accuracy vs EDAP of every network + accelerator found, per method and lambda."""
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    to_label = []
     for method, (color, marker, label) in METHOD_STYLE.items():
         pts = [r for r in results["runs"] if r["method"] == method]
         if not pts:
             continue
         ax.scatter([p["edap"] for p in pts], [p["accuracy"] for p in pts], c=color, marker=marker, s=50, label=label)
         what = "hw_weight" if method == "plain+hw" else "λ"
-        for p in pts:
-            ax.annotate(f"{what}={p['lam']:g}", (p["edap"], p["accuracy"]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
+        to_label += [(p["edap"], p["accuracy"], f"{what}={p['lam']:g}") for p in pts]
     joint = results.get("joint", {})
     if "optimum" in joint:
         o = joint["optimum"]
@@ -105,6 +97,7 @@ def plot_coexplore(results: dict, path, title: str):
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    label_points(ax, to_label)
     return save(fig, path)
 
 

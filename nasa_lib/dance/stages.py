@@ -72,7 +72,9 @@ def run_dance_evaluator(cfg: dict, dataset_in, evaluator_out, metrics_out) -> tu
                                             cfg["evaluator_epochs"], cfg["evaluator_batch_size"], cfg["evaluator_lr"],
                                             cfg["evaluator_weight_decay"], cfg["seed"])
     meta = {k: data.meta[k] for k in ("space", "layout", "adder_free_ends", "design_space", "candidates")}
-    save_evaluator(evaluator_out, evaluator, meta, report)
+    # the saved report holds no wall times, so the same params give the same evaluator file
+    save_evaluator(evaluator_out, evaluator, meta, {k: v for k, v in report.items() if k != "train_seconds"}
+                   | {"history": without_timing(report["history"])})
     metrics = {"run": cfg.get("run_name"), "space": cfg["space"], "design_space": ds.name, "config": report["config"],
                "rows": report["rows"], "best_epoch": report["best_epoch"], "mape_percent": report["mape_percent"],
                "history": without_timing(report["history"])}

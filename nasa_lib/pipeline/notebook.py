@@ -3,7 +3,7 @@
     python -m nasa_lib.pipeline.notebook NOTEBOOK OUTPUT -p NAME VALUE [-p NAME VALUE ...]
 
 The same as ``papermill --no-progress-bar -k nasa_lib NOTEBOOK OUTPUT -p ... && jupyter nbconvert
---to html OUTPUT``, without a second interpreter start-up per stage (the embedded default runs 27
+--to html OUTPUT``, without a second interpreter start-up per stage (the embedded default runs 25
 stages).  Parameter values are typed as papermill's ``-p`` types them.  A failing notebook
 still leaves OUTPUT with the traceback (papermill writes it), gets no HTML copy, and exits 1.
 """

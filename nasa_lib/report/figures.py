@@ -193,6 +193,56 @@ def plot_energy_breakdown(rows: list[dict], path, title: str):
     return save(fig, path)
 
 
+# Where a point's label may go, tried in this order (offset in points, alignment).
+_LABEL_SPOTS = [(4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"),
+                (-4, -3, "right", "top"), (0, 8, "center", "bottom"), (0, -8, "center", "top"),
+                (6, 12, "left", "bottom"), (6, -12, "left", "top"), (-6, 12, "right", "bottom"),
+                (-6, -12, "right", "top")]
+
+
+def label_points(ax, points: list[tuple[float, float, str]], fontsize: float = 7, avoid=()) -> list:
+    """Annotate each (x, y, text) beside its point, at the first spot (of ``_LABEL_SPOTS``) where
+    the label overlaps no earlier label, no marker (of these points and the unlabelled ``avoid``
+    (x, y) points) and stays inside the axes; if none is free, at
+    the spot with the least overlap.  Call it once the axes' limits, scales and the figure's other
+    elements (titles, legends) are final: the layout is computed here first."""
+    ax.figure.draw_without_rendering()   # applies constrained / tight layout, so extents are final
+    renderer = ax.figure.canvas.get_renderer()
+    # a few pixels clear of the frame: saving re-runs the layout, which can shift the axes a little
+    inside = ax.get_window_extent(renderer).padded(-8)
+    to_px = ax.transData.transform
+    markers = [to_px((x, y)) for x, y, _ in points] + [to_px(xy) for xy in avoid]
+    taken, labels = [], []
+
+    def overlap(a, b) -> float:
+        w = min(a.x1, b.x1) - max(a.x0, b.x0)
+        h = min(a.y1, b.y1) - max(a.y0, b.y0)
+        return w * h if w > 0 and h > 0 else 0.0
+
+    for i, (x, y, text) in enumerate(points):
+        best = None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                                ha=ha, va=va)
+            box = label.get_window_extent(renderer)
+            spill = box.width * box.height - overlap(box, inside)
+            crowd = sum(overlap(box, t) for t in taken)
+            crowd += sum(overlap(box, type(box).from_bounds(mx - 5, my - 5, 10, 10))
+                         for j, (mx, my) in enumerate(markers) if j != i)
+            score = spill + crowd
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, label, box)
+            else:
+                label.remove()
+            if score == 0:
+                break
+        taken.append(best[2])
+        labels.append(best[1])
+    return labels
+
+
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     """Indices of the points no other point beats in both (lower cost, higher accuracy)."""
     front = []

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from ..ops.registry import get_op  # noqa: E402
 from .claims import is_mult_only  # noqa: E402
-from .figures import PHASE_COLORS, pareto_front  # noqa: E402
+from .figures import PHASE_COLORS, label_points, pareto_front  # noqa: E402
 from .inputs import PipelineOutputs  # noqa: E402
 
 KIND_COLORS = {"mult": "#4c72b0", "shift": "#55a868", "adder": "#dd8452", "shiftadd": "#8172b3", "skip": "#8c8c8c"}
@@ -283,8 +283,6 @@ def fig_accuracy_vs_cost(out: PipelineOutputs, cost: str = "energy_uj"):
     base = out.hw_rows("multiplier_only")
     ax.scatter([r[cost] for r in base], [100 * r["test_acc"] for r in base], marker="D", s=45, facecolors="none",
                edgecolors="#555555", label="same network, multiplier-only (Eyeriss-like)", zorder=2)
-    for r in rows:
-        ax.annotate(r["network"], (r[cost], 100 * r["test_acc"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.margins(0.12)
     front = pareto_front([(r[cost], r["test_acc"]) for r in rows])
     ax.plot([rows[i][cost] for i in front], [100 * rows[i]["test_acc"] for i in front], "k--", lw=1,
@@ -298,6 +296,8 @@ def fig_accuracy_vs_cost(out: PipelineOutputs, cost: str = "energy_uj"):
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7, loc="best")
     _title(fig, f"Test accuracy vs {label.split(' (')[0]}, Pareto front marked", out)
+    label_points(ax, [(r[cost], 100 * r["test_acc"], r["network"]) for r in rows],
+                 avoid=[(r[cost], 100 * r["test_acc"]) for r in base])
     return fig
 
 
@@ -418,6 +418,14 @@ def fig_dance_evaluator(out: PipelineOutputs, predictions: dict | None):
     return fig
 
 
+def _coincident(pts: list[dict]) -> dict:
+    """(cost, accuracy) -> the lambdas found there: coincident points share one label."""
+    spots = {}
+    for r in pts:
+        spots.setdefault((r["cost_value"], r["accuracy"]), []).append(f"{r['lam']:g}")
+    return spots
+
+
 def fig_dance_tradeoff(out: PipelineOutputs):
     """Accuracy against hardware cost of the networks and accelerators found by co-exploration
     and by the sequential baseline, one point per lambda (annotated)."""
@@ -428,9 +436,11 @@ def fig_dance_tradeoff(out: PipelineOutputs):
     styles = {"coexplore": ("o", "#4c72b0", "co-exploration"),
               "sequential": ("s", "#dd8452", "sequential (NAS, then accelerator)"),
               "plain+hw": ("^", "#55a868", "plain search, then accelerator")}
+    labels = {}
     for ax, (name, src) in zip(axes, docs):
         doc = src.doc
         cost = doc.get("cost", "edap")
+        to_label = labels[ax] = []
         for method, (marker, color, label) in styles.items():
             pts = sorted((r for r in doc["runs"] if r["method"] == method), key=lambda r: r["lam"])
             if not pts:
@@ -438,13 +448,8 @@ def fig_dance_tradeoff(out: PipelineOutputs):
             ax.plot([r["cost_value"] for r in pts], [r["accuracy"] for r in pts], marker=marker, color=color,
                     ls="-" if len(pts) > 1 else "none", label=label)
             what = "hw_weight" if method == "plain+hw" else "lambda"
-            spots = {}   # coincident points share one label
-            for r in pts:
-                spots.setdefault((r["cost_value"], r["accuracy"]), []).append(f"{r['lam']:g}")
-            for (x, y), lams in spots.items():
-                ax.annotate(f"{what}={', '.join(lams)}", (x, y), fontsize=6,
-                            xytext=(3, 3 if method != "sequential" else -9),
-                            textcoords="offset points")
+            for (x, y), lams in _coincident(pts).items():
+                to_label.append((x, y, f"{what}={', '.join(lams)}"))
         joint = doc.get("joint", {})
         if isinstance(joint, dict) and "optimum" in joint:
             ax.plot(joint["optimum"]["cost_value"], 100 * joint["optimum"]["accuracy"], "k*", ms=11,
@@ -457,4 +462,6 @@ def fig_dance_tradeoff(out: PipelineOutputs):
                      f"{doc['runs'][0].get('accuracy_source', '?') if doc['runs'] else '?'}", fontsize=8)
         ax.legend(fontsize=7)
     _title(fig, "DANCE: accuracy vs hardware cost across lambda (co-exploration vs sequential)", out)
+    for ax, points in labels.items():    # once the layout is final
+        label_points(ax, points, fontsize=6)
     return fig
