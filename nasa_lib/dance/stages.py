@@ -130,7 +130,7 @@ def _plain_search(cfg: dict, layout: FBNetLayout, arch_in, metrics_in) -> dict:
     metrics = json.loads(Path(metrics_in).read_text())
     timing = timing_path(metrics_in)
     wall = json.loads(timing.read_text())["wall_s"] if timing.exists() else float("nan")
-    return {"arch": arch, "history": metrics["history"], "val_acc": metrics.get("final_val_acc"), "wall_s": wall}
+    return {"arch": arch, "history": metrics["history"], "wall_s": wall}
 
 
 def run_dance_coexplore(cfg: dict, supernet_in, evaluator_in, results_out, metrics_out, plain_arch_in,

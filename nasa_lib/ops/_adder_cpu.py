@@ -339,55 +339,57 @@ DEFINE_ADDER_KERNELS(double, 8, f64, abs_f64)
 DEFINE_DEPTHWISE_KERNELS(float, f32, abs_f32)
 DEFINE_DEPTHWISE_KERNELS(double, f64, abs_f64)
 
-/* The same kernels over images [0, N) on nthreads OpenMP threads: thread t takes the contiguous
-   images [N t / nthreads, N (t + 1) / nthreads) and the t-th slice of each scratch buffer (of
-   the given element counts), exactly the split of the Python thread pool, so results do not
-   depend on which path ran.  Built with -fopenmp, this library resolves libgomp.so.1 to the
+/* The images [0, N) split into nthreads contiguous shares: share t is the images
+   [N t / nthreads, N (t + 1) / nthreads) with the t-th slice of each scratch buffer (of the given
+   element counts).  One call runs shares [t0, t1), each on its own OpenMP thread: the OpenMP path
+   passes every share at once, the Python-pool fallback one share per pool thread, so results do
+   not depend on which path ran.  Built with -fopenmp, this library resolves libgomp.so.1 to the
    copy PyTorch has already loaded, so its threads are PyTorch's own: a Python pool beside
    PyTorch's spinning OpenMP workers oversubscribes a small machine. */
 #ifdef _OPENMP
-#define OMP_FOR _Pragma("omp parallel for num_threads(nthreads) schedule(static, 1)")
+#define OMP_FOR _Pragma("omp parallel for num_threads(t1 - t0) schedule(static, 1)")
 #else
 #define OMP_FOR
 #endif
 #define SPLIT(t) N * (t) / nthreads, N * ((t) + 1) / nthreads
 
 #define DEFINE_PARALLEL(T, SFX)                                                                  \
-void adder_forward_par_##SFX(const T *x, const T *wt, T *y, long N, long C, long H, long W,     \
+void adder_forward_split_##SFX(const T *x, const T *wt, T *y, long N, long C, long H, long W,     \
                              long K, long R, long S, long st, long pad, long G, long P, long Q,  \
-                             T *cols, long n_cols, long nthreads) {                              \
-    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+                             T *cols, long n_cols, long t0, long t1,       \
+                             long nthreads) {                              \
+    OMP_FOR for (long t = t0; t < t1; t++)                                                  \
         adder_forward_##SFX(x, wt, y, SPLIT(t), C, H, W, K, R, S, st, pad, G, P, Q,             \
                             cols + t * n_cols);                                                  \
 }                                                                                                \
-void adder_grad_input_par_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,     \
+void adder_grad_input_split_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,     \
                                 long H, long W, long K, long R, long S, long st, long pad,       \
                                 long G, long P, long Q, T *cols, long n_cols, T *dcols,          \
-                                long n_dcols, T *gp, long n_gp, long nthreads) {                 \
-    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+                                long n_dcols, T *gp, long n_gp, long t0, long t1, long nthreads) {                 \
+    OMP_FOR for (long t = t0; t < t1; t++)                                                  \
         adder_grad_input_##SFX(x, w, gy, dx, SPLIT(t), C, H, W, K, R, S, st, pad, G, P, Q,       \
                                cols + t * n_cols, dcols + t * n_dcols, gp + t * n_gp);           \
 }                                                                                                \
-void adder_dw_forward_par_##SFX(const T *x, const T *w, T *y, long N, long C, long H, long W,   \
+void adder_dw_forward_split_##SFX(const T *x, const T *w, T *y, long N, long C, long H, long W,   \
                                 long K, long R, long S, long st, long pad, long P, long Q,       \
-                                T *xp, long n_xp, long nthreads) {                               \
-    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+                                T *xp, long n_xp, long t0, long t1, long nthreads) {             \
+    OMP_FOR for (long t = t0; t < t1; t++)                                                  \
         adder_dw_forward_##SFX(x, w, y, SPLIT(t), C, H, W, K, R, S, st, pad, P, Q, xp + t * n_xp); \
 }                                                                                                \
-void adder_dw_grad_input_par_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,  \
+void adder_dw_grad_input_split_##SFX(const T *x, const T *w, const T *gy, T *dx, long N, long C,  \
                                    long H, long W, long K, long R, long S, long st, long pad,    \
                                    long P, long Q, T *xp, long n_xp, T *dxp, long n_dxp,         \
-                                   long nthreads) {                                              \
-    OMP_FOR for (long t = 0; t < nthreads; t++)                                                  \
+                                   long t0, long t1, long nthreads) {                                              \
+    OMP_FOR for (long t = t0; t < t1; t++)                                                  \
         adder_dw_grad_input_##SFX(x, w, gy, dx, SPLIT(t), C, H, W, K, R, S, st, pad, P, Q,       \
                                   xp + t * n_xp, dxp + t * n_dxp);                               \
 }                                                                                                \
 /* part: one zeroed slice of n_part weight-gradient elements per thread, summed by the caller. */ \
-void adder_dw_grad_weight_par_##SFX(const T *x, const T *w, const T *gy, T *part, long n_part,  \
+void adder_dw_grad_weight_split_##SFX(const T *x, const T *w, const T *gy, T *part, long n_part,  \
                                     long N, long C, long H, long W, long K, long R, long S,      \
                                     long st, long pad, long P, long Q, T *xp, long n_xp,         \
-                                    long nthreads) {                                             \
-    OMP_FOR for (long t = 0; t < nthreads; t++) {                                                \
+                                    long t0, long t1, long nthreads) {                                             \
+    OMP_FOR for (long t = t0; t < t1; t++) {                                                \
         memset(part + t * n_part, 0, sizeof(T) * n_part);                                        \
         adder_dw_grad_weight_##SFX(x, w, gy, part + t * n_part, SPLIT(t), C, H, W, K, R, S, st,  \
                                    pad, P, Q, xp + t * n_xp);                                    \
@@ -417,7 +419,7 @@ _CFLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-
 
 _lock = threading.Lock()
 _lib = None
-_openmp = False  # the library was built with -fopenmp: its *_par kernels run on PyTorch's threads
+_openmp = False  # the library was built with -fopenmp: one *_split call runs every share on PyTorch's threads
 _load_error: str | None = None
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -454,32 +456,19 @@ def _build() -> ctypes.CDLL:
     if lib is None:
         raise error
     ptr, lng = ctypes.c_void_p, ctypes.c_long
+    # the entry points (*_split): the images' count N, then each scratch pointer followed by its
+    # per-share element count, then the shares to run [t0, t1) and the number of shares
+    shares = [lng] * 3
     for sfx in ("f32", "f64"):
-        fwd = getattr(lib, f"adder_forward_{sfx}")
-        fwd.argtypes = [ptr, ptr, ptr] + [lng] * 13 + [ptr]
-        fwd.restype = None
-        gin = getattr(lib, f"adder_grad_input_{sfx}")
-        gin.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 13 + [ptr, ptr, ptr]
-        gin.restype = None
         getattr(lib, f"adder_block_width_{sfx}").restype = lng
-        dw_fwd = getattr(lib, f"adder_dw_forward_{sfx}")
-        dw_fwd.argtypes = [ptr, ptr, ptr] + [lng] * 12 + [ptr]
-        dw_fwd.restype = None
-        dw_gin = getattr(lib, f"adder_dw_grad_input_{sfx}")
-        dw_gin.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 12 + [ptr, ptr]
-        dw_gin.restype = None
-        dw_gw = getattr(lib, f"adder_dw_grad_weight_{sfx}")
-        dw_gw.argtypes = [ptr, ptr, ptr, ptr] + [lng] * 12 + [ptr]
-        dw_gw.restype = None
-        # the *_par variants: n0, n1 become N; each scratch pointer is followed by its per-thread
-        # element count; the thread count comes last
-        getattr(lib, f"adder_forward_par_{sfx}").argtypes = [ptr] * 3 + [lng] * 12 + [ptr, lng, lng]
-        getattr(lib, f"adder_grad_input_par_{sfx}").argtypes = [ptr] * 4 + [lng] * 12 + [ptr, lng] * 3 + [lng]
-        getattr(lib, f"adder_dw_forward_par_{sfx}").argtypes = [ptr] * 3 + [lng] * 11 + [ptr, lng, lng]
-        getattr(lib, f"adder_dw_grad_input_par_{sfx}").argtypes = [ptr] * 4 + [lng] * 11 + [ptr, lng] * 2 + [lng]
-        getattr(lib, f"adder_dw_grad_weight_par_{sfx}").argtypes = ([ptr] * 4 + [lng] * 12 + [ptr, lng, lng])
-        for name in ("forward", "grad_input", "dw_forward", "dw_grad_input", "dw_grad_weight"):
-            getattr(lib, f"adder_{name}_par_{sfx}").restype = None
+        for name, argtypes in (("forward", [ptr] * 3 + [lng] * 12 + [ptr, lng]),
+                               ("grad_input", [ptr] * 4 + [lng] * 12 + [ptr, lng] * 3),
+                               ("dw_forward", [ptr] * 3 + [lng] * 11 + [ptr, lng]),
+                               ("dw_grad_input", [ptr] * 4 + [lng] * 11 + [ptr, lng] * 2),
+                               ("dw_grad_weight", [ptr] * 4 + [lng] * 12 + [ptr, lng])):
+            fn = getattr(lib, f"adder_{name}_split_{sfx}")
+            fn.argtypes = argtypes + shares
+            fn.restype = None
     _openmp = bool(lib.adder_openmp())
     return lib
 
@@ -529,33 +518,26 @@ def available() -> bool:
     return _get_lib() is not None
 
 
-def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, work, par=None) -> list:
-    """Run ``work(n0, n1, *scratch)`` over contiguous ranges of images on up to
-    torch.get_num_threads() threads, each with its own scratch buffers of ``scratch_elems``.
-
-    With an OpenMP build, ``par(threads, *scratch)`` runs the same split in one C call on
-    PyTorch's OpenMP threads, each scratch buffer holding every thread's slice; otherwise a
-    Python thread pool runs ``work`` (ctypes releases the GIL during the C call).  The buffers
-    are allocated here, in the calling thread, so allocation trackers that follow one thread
-    (torch.profiler) see them; they are returned (per thread) for partial results.
+def _run_split(n_images: int, scratch_elems: list[int], dtype: torch.dtype, run) -> list:
+    """Split the images into up to torch.get_num_threads() contiguous shares, each with its own
+    slice of every scratch buffer (``scratch_elems`` elements per share), and run them:
+    ``run(t0, t1, shares, *scratch)`` runs shares [t0, t1) in one C call (a ``*_split`` kernel).
+    With an OpenMP build one call runs every share on PyTorch's OpenMP threads; otherwise a
+    Python thread pool makes one call per share (ctypes releases the GIL during the C call).
+    The buffers are allocated here, in the calling thread, so allocation trackers that follow one
+    thread (torch.profiler) see them; each share's slices are returned for partial results.
     """
     global _pool, _pool_size
-    threads = max(1, min(torch.get_num_threads(), n_images))
-    if threads > 1 and par is not None and _openmp:
-        flat = [torch.empty(threads * e, dtype=dtype) for e in scratch_elems]
-        par(threads, *flat)
-        return [[buf[t * e:(t + 1) * e] for buf, e in zip(flat, scratch_elems)] for t in range(threads)]
-    scratch = [[torch.empty(e, dtype=dtype) for e in scratch_elems] for _ in range(threads)]
-    if threads == 1:
-        work(0, n_images, *scratch[0])
-        return scratch
-    if _pool is None or _pool_size < threads:
-        _pool, _pool_size = ThreadPoolExecutor(max_workers=threads), threads
-    bounds = [n_images * i // threads for i in range(threads + 1)]
-    futures = [_pool.submit(work, bounds[i], bounds[i + 1], *scratch[i]) for i in range(threads)]
-    for fut in futures:
-        fut.result()
-    return scratch
+    shares = max(1, min(torch.get_num_threads(), n_images))
+    scratch = [torch.empty(shares * e, dtype=dtype) for e in scratch_elems]
+    if shares == 1 or _openmp:
+        run(0, shares, shares, *scratch)
+    else:
+        if _pool is None or _pool_size < shares:
+            _pool, _pool_size = ThreadPoolExecutor(max_workers=shares), shares
+        for fut in [_pool.submit(run, t, t + 1, shares, *scratch) for t in range(shares)]:
+            fut.result()
+    return [[buf[t * e:(t + 1) * e] for buf, e in zip(scratch, scratch_elems)] for t in range(shares)]
 
 
 def _sizes(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int):
@@ -573,19 +555,14 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
     n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
     if weight.shape[1] == 1:  # depthwise: direct kernel on zero-bordered planes
         y = torch.empty(n, k, p, q, dtype=x.dtype)
-        fn = getattr(lib, f"adder_dw_forward_{sfx}")
+        fn = getattr(lib, f"adder_dw_forward_split_{sfx}")
         plane = (h + 2 * padding) * (w + 2 * padding)
 
-        def work_dw(n0: int, n1: int, xp: torch.Tensor) -> None:
-            fn(x.data_ptr(), weight.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride,
-               padding, p, q, xp.data_ptr())
+        def run_dw(t0: int, t1: int, shares: int, xp: torch.Tensor) -> None:
+            fn(x.data_ptr(), weight.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, p, q,
+               xp.data_ptr(), plane, t0, t1, shares)
 
-        def par_dw(threads: int, xp: torch.Tensor) -> None:
-            getattr(lib, f"adder_dw_forward_par_{sfx}")(
-                x.data_ptr(), weight.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, p, q,
-                xp.data_ptr(), plane, threads)
-
-        _run_split(n, [plane], x.dtype, work_dw, par_dw)
+        _run_split(n, [plane], x.dtype, run_dw)
         return y
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
@@ -593,18 +570,14 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, gr
     # [G][J][Kg]: one contiguous row of Kg filter values per receptive-field element.
     wt = weight.reshape(groups, k // groups, j).transpose(1, 2).contiguous()
     y = torch.empty(n, k, p, q, dtype=x.dtype)
-    fn = getattr(lib, f"adder_forward_{sfx}")
+    fn = getattr(lib, f"adder_forward_split_{sfx}")
+    n_cols = lb * c * r * s * pw
 
-    def work(n0: int, n1: int, cols: torch.Tensor) -> None:
-        fn(x.data_ptr(), wt.data_ptr(), y.data_ptr(), n0, n1, c, h, w, k, r, s, stride, padding,
-           groups, p, q, cols.data_ptr())
+    def run(t0: int, t1: int, shares: int, cols: torch.Tensor) -> None:
+        fn(x.data_ptr(), wt.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, groups, p, q,
+           cols.data_ptr(), n_cols, t0, t1, shares)
 
-    def par(threads: int, cols: torch.Tensor) -> None:
-        getattr(lib, f"adder_forward_par_{sfx}")(
-            x.data_ptr(), wt.data_ptr(), y.data_ptr(), n, c, h, w, k, r, s, stride, padding, groups, p, q,
-            cols.data_ptr(), lb * c * r * s * pw, threads)
-
-    _run_split(n, [lb * c * r * s * pw], x.dtype, work, par)
+    _run_split(n, [n_cols], x.dtype, run)
     return y
 
 
@@ -616,36 +589,26 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
     n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
     dx = torch.empty_like(x)
     if weight.shape[1] == 1:  # depthwise: direct scatter into zero-bordered planes
-        fn = getattr(lib, f"adder_dw_grad_input_{sfx}")
+        fn = getattr(lib, f"adder_dw_grad_input_split_{sfx}")
         plane = (h + 2 * padding) * (w + 2 * padding)
 
-        def work_dw(n0: int, n1: int, xp: torch.Tensor, dxp: torch.Tensor) -> None:
-            fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w,
-               k, r, s, stride, padding, p, q, xp.data_ptr(), dxp.data_ptr())
+        def run_dw(t0: int, t1: int, shares: int, xp: torch.Tensor, dxp: torch.Tensor) -> None:
+            fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
+               padding, p, q, xp.data_ptr(), plane, dxp.data_ptr(), plane, t0, t1, shares)
 
-        def par_dw(threads: int, xp: torch.Tensor, dxp: torch.Tensor) -> None:
-            getattr(lib, f"adder_dw_grad_input_par_{sfx}")(
-                x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
-                padding, p, q, xp.data_ptr(), plane, dxp.data_ptr(), plane, threads)
-
-        _run_split(n, [plane, plane], x.dtype, work_dw, par_dw)
+        _run_split(n, [plane, plane], x.dtype, run_dw)
         return dx
     pw = getattr(lib, f"adder_block_width_{sfx}")()
     lb = (p * q + pw - 1) // pw
-    fn = getattr(lib, f"adder_grad_input_{sfx}")
-
-    def work(n0: int, n1: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
-        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n0, n1, c, h, w, k,
-           r, s, stride, padding, groups, p, q, cols.data_ptr(), dcols.data_ptr(), gp.data_ptr())
-
+    fn = getattr(lib, f"adder_grad_input_split_{sfx}")
     n_cols, n_gp = lb * c * r * s * pw, lb * k * pw
 
-    def par(threads: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
-        getattr(lib, f"adder_grad_input_par_{sfx}")(
-            x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
-            padding, groups, p, q, cols.data_ptr(), n_cols, dcols.data_ptr(), n_cols, gp.data_ptr(), n_gp, threads)
+    def run(t0: int, t1: int, shares: int, cols: torch.Tensor, dcols: torch.Tensor, gp: torch.Tensor) -> None:
+        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), dx.data_ptr(), n, c, h, w, k, r, s, stride,
+           padding, groups, p, q, cols.data_ptr(), n_cols, dcols.data_ptr(), n_cols, gp.data_ptr(), n_gp,
+           t0, t1, shares)
 
-    _run_split(n, [n_cols, n_cols, n_gp], x.dtype, work, par)
+    _run_split(n, [n_cols, n_cols, n_gp], x.dtype, run)
     return dx
 
 
@@ -658,19 +621,13 @@ def grad_weight(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, str
     lib = _get_lib()
     sfx = "f32" if x.dtype == torch.float32 else "f64"
     n, c, h, w, k, r, s, p, q = _sizes(x, weight, stride, padding)
-    fn = getattr(lib, f"adder_dw_grad_weight_{sfx}")
+    fn = getattr(lib, f"adder_dw_grad_weight_split_{sfx}")
     plane = (h + 2 * padding) * (w + 2 * padding)
 
-    def work(n0: int, n1: int, part: torch.Tensor, xp: torch.Tensor) -> None:
-        part.zero_()
-        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), n0, n1, c, h, w, k,
-           r, s, stride, padding, p, q, xp.data_ptr())
+    def run(t0: int, t1: int, shares: int, part: torch.Tensor, xp: torch.Tensor) -> None:
+        fn(x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), k * r * s, n, c, h, w, k, r, s,
+           stride, padding, p, q, xp.data_ptr(), plane, t0, t1, shares)
 
-    def par(threads: int, part: torch.Tensor, xp: torch.Tensor) -> None:
-        getattr(lib, f"adder_dw_grad_weight_par_{sfx}")(
-            x.data_ptr(), weight.data_ptr(), grad_y.data_ptr(), part.data_ptr(), k * r * s, n, c, h, w, k, r, s,
-            stride, padding, p, q, xp.data_ptr(), plane, threads)
-
-    scratch = _run_split(n, [k * r * s, plane], x.dtype, work, par)
+    scratch = _run_split(n, [k * r * s, plane], x.dtype, run)
     # threads' shares summed in a fixed order: deterministic for a given thread count
     return torch.stack([buffers[0] for buffers in scratch]).sum(0).view(k, 1, r, s)
