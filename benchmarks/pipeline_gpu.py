@@ -27,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from nasa_lib.pipeline.workspace import copy_repository
+from nasa_lib.stages.profile import merged_text
+from nasa_lib.stages.workspace import copy_repository
 
 SOURCE = Path(__file__).resolve().parents[1]
 REPO = SOURCE      # the working copy: set from --workdir in main()
@@ -47,7 +48,7 @@ def sh(*cmd, check=True) -> subprocess.CompletedProcess:
 
 
 def paper_params(args) -> dict:
-    params = yaml.safe_load((REPO / "profiles" / "cifar10.yaml").read_text())
+    params = yaml.safe_load(merged_text("cifar10", REPO))      # params.yaml + the CIFAR-10 overlay
     params["profile"] = f"paper-cifar10 ({args.steps} steps per epoch, throughput run)"
     params["common"].update(devices=args.devices, sync_batchnorm=not args.no_sync_bn, precision=args.precision,
                             limit_train_batches=args.steps)

@@ -1,5 +1,5 @@
 """The report stage: REPORT.md, its figures and the claims table, built from metrics files written
-here by hand in the stages' own formats (``write_stage_outputs``).
+here by hand through the stages' own declared formats (``nasa_lib.artifacts``, ``write_stage_outputs``).
 
 What is checked: every figure and table the issue lists exists and is not empty; every number of
 ours in the claims table equals the metrics file it came from (read back here with plain json)
@@ -20,6 +20,8 @@ import pytest
 import torch
 import yaml
 
+from nasa_lib.artifacts import (AlphaHistory, DanceCoexploreMetrics, DanceDatasetMetrics, DanceEvaluatorMetrics,
+                                DataSummary, HwMappingMetrics, PretrainMetrics, RetrainMetrics, SearchMetrics)
 from nasa_lib.report import (IN_TIMING, NOT_COMPARABLE, NOT_REPRODUCED, NOT_RUN, REPRODUCED, FIGURES, VerdictRules,
                              build_report, evaluate_claims, load_outputs, load_reference)
 from nasa_lib.report.reference import parse_reference
@@ -36,6 +38,7 @@ ARCHS = {  # 7 searchable layers; adders allowed in layers 1-5 (adder_free_ends 
 }
 SPACES = {"Hybrid-All": "Hybrid-All", "Hybrid-All-noPGP": "Hybrid-All", "OnlyConv": "OnlyConv"}
 PGP = {"Hybrid-All": True, "Hybrid-All-noPGP": False, "OnlyConv": True}
+BASELINES = ["all-adder", "all-conv"]
 TEST_ACC = {"Hybrid-All": 0.955, "Hybrid-All-noPGP": 0.90, "OnlyConv": 0.955, "all-conv": 0.96, "all-adder": 0.93}
 SUPERNET_ACC = {"Hybrid-All": 0.60, "Hybrid-All-noPGP": 0.40, "OnlyConv": 0.70}
 # EDP (uJ x ms) and energy (uJ) per network and mode, chosen so the verdicts can be worked out by hand
@@ -53,18 +56,18 @@ def _json(path: Path, doc) -> None:
 
 
 def write_stage_outputs(root: Path, dance: bool = True) -> None:
-    """Metrics, alpha histories, checkpoints and timing files in the formats the stages write
-    (nasa_lib/pipeline/stages.py, hw_stage.py, nasa_lib/dance/stages.py)."""
+    """Metrics, alpha histories, checkpoints and timing files, written through the dataclasses the
+    stages write with (nasa_lib/artifacts.py)."""
     m, a, t = root / "reports/metrics", root / "artifacts", root / "reports/timing"
-    _json(m / "data.json", {"name": "mnist5k", "in_channels": 1, "input_size": 28, "num_classes": 10,
-                            "augment": "none", "verify": "pinned",
-                            "sizes": {"train": 3600, "val": 400, "weight": 1800, "arch": 1800, "test": 1000}})
+    DataSummary(name="mnist5k", in_channels=1, input_size=28, num_classes=10, augment="none", verify="pinned",
+                sizes={"train": 3600, "val": 400, "weight": 1800, "arch": 1800, "test": 1000},
+                mean=[0.13], std=[0.31]).write(m / "data.json")
     for run, space in SPACES.items():
         phases = ["mult", "adder", "mixed"] if PGP[run] else ["mixed"] * 3
         history = [{"epoch": e, "phase": p, "full_width": True, "train_loss": 2.0 - 0.3 * e, "train_acc": 0.2 + 0.1 * e,
                     "val_acc": SUPERNET_ACC[run] - 0.1 * (2 - e)} for e, p in enumerate(phases)]
-        _json(m / f"pretrain/{run}.json", {"run": run, "space": space, "pgp": PGP[run], "epochs": 3,
-                                           "final_val_acc": history[-1]["val_acc"], "schedule": {}, "history": history})
+        PretrainMetrics(run=run, space=space, pgp=PGP[run], epochs=3, final_val_acc=history[-1]["val_acc"],
+                        schedule={}, history=history).write(m / f"pretrain/{run}.json")
         cands = layer_candidates(space, LAYOUT.num_layers, 1)
         probs = []
         for epoch in range(2):  # the chosen op gains probability each epoch
@@ -74,23 +77,22 @@ def write_stage_outputs(root: Path, dance: bool = True) -> None:
                 p[c.index(op)] += 2.0 * (epoch + 1)
                 per_layer.append([round(float(x), 4) for x in p / p.sum()])
             probs.append(per_layer)
-        _json(a / f"search/{run}/alpha_history.json", {"candidates": cands, "probabilities_per_epoch": probs})
-        _json(m / f"search/{run}.json", {"run": run, "space": space, "mode": "soft", "arch": ARCHS[run],
-                                         "derived_cost": 1.2e5, "cost_unit": "MACs (shift x1/8, adder x1/5)",
-                                         "final_val_acc": 0.5, "history": [{"epoch": 0, "derived_cost": 1.2e5}]})
+        AlphaHistory(candidates=cands, probabilities_per_epoch=probs).write(a / f"search/{run}/alpha_history.json")
+        SearchMetrics(run=run, space=space, mode="soft", arch=ARCHS[run], derived_cost=1.2e5,
+                      cost_unit="MACs (shift x1/8, adder x1/5)", final_val_acc=0.5,
+                      history=[{"epoch": 0, "derived_cost": 1.2e5}]).write(m / f"search/{run}.json")
     for run, arch in ARCHS.items():
         source = "search" if run in SPACES else "baseline"
-        _json(m / f"retrain/{run}.json", {"run": run, "arch_source": source, "arch": arch, "test_acc": TEST_ACC[run],
-                                          "final_val_acc": TEST_ACC[run], "epochs": 5, "params": 1000 + len(run),
-                                          "mult_ops": 10, "add_ops": 20, "shift_ops": 30,
-                                          "history": [{"epoch": 0, "train_loss": 1.0, "train_acc": 0.5,
-                                                       "val_acc": 0.5}]})
+        RetrainMetrics(run=run, arch_source=source, arch=arch, test_acc=TEST_ACC[run], final_val_acc=TEST_ACC[run],
+                       epochs=5, params=1000 + len(run), mult_ops=10, add_ops=20, shift_ops=30,
+                       history=[{"epoch": 0, "train_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5}]
+                       ).write(m / f"retrain/{run}.json")
         _json(t / f"retrain/{run}.json", {"wall_s": 1.5, "epoch_seconds": [1.5]})
-        if run in ("Hybrid-All", "all-conv"):
-            (a / f"retrain/{run}").mkdir(parents=True, exist_ok=True)
-            torch.manual_seed(0)
-            torch.save({"state_dict": ChildNet(arch, LAYOUT).state_dict(), "arch": arch, "layout": LAYOUT.to_dict()},
-                       a / f"retrain/{run}/model.pt")
+        # every retrained network has its weights (the figures read Hybrid-All's and all-conv's)
+        (a / f"retrain/{run}").mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        torch.save({"state_dict": ChildNet(arch, LAYOUT).state_dict(), "arch": arch, "layout": LAYOUT.to_dict()},
+                   a / f"retrain/{run}/model.pt")
     rows = []
     for run, modes in EDP.items():
         for mode, edp in modes.items():
@@ -107,7 +109,7 @@ def write_stage_outputs(root: Path, dance: bool = True) -> None:
                          else {"conv": 100, "shift": 30, "adder": 38},
                          "dataflow": {"pe_array": "RS"} if mode == "multiplier_only"
                          else {"conv": "RS", "shift": "OS" if mode == "auto" else "RS", "adder": "RS"}})
-    _json(m / "hw_mapping.json", {"objective": "edp", "modes": list(EDP["all-conv"]), "rows": rows})
+    HwMappingMetrics(objective="edp", modes=list(EDP["all-conv"]), rows=rows).write(m / "hw_mapping.json")
     for stage in ("pretrain", "search"):
         for run in SPACES:
             _json(t / f"{stage}/{run}.json", {"wall_s": 3.0, "epoch_seconds": [1.0, 1.0, 1.0]})
@@ -126,18 +128,17 @@ def write_stage_outputs(root: Path, dance: bool = True) -> None:
                     "coexplore_accuracy": 80.2, "coexplore": 6.0, "ratio": 0.6, "key": "edap"},
                    {"sequential_lam": 2.0, "sequential_accuracy": 78.0, "sequential": 8.0, "coexplore_lam": 2.0,
                     "coexplore_accuracy": 77.8, "coexplore": 5.0, "ratio": 0.625, "key": "edap"}]
-        _json(m / "dance/coexplore_chunk.json", {"run": "chunk", "space": "Hybrid-All",
-                                                 "design_space": {"name": "chunk_dance"},
-                                                 "cost": "edap", "lambdas": [0.5, 2.0], "evaluator_mape_percent": None,
-                                                 "runs": runs, "joint": {"skipped": "too many"}, "matched": matched,
-                                                 "reference_design": {}})
-        _json(m / "dance/evaluator_chunk.json", {"run": "chunk", "space": "Hybrid-All", "design_space": "chunk_dance",
-                                                 "config": {}, "rows": {"train": 80, "val": 10, "test": 10},
-                                                 "best_epoch": 3,
-                                                 "mape_percent": {"test": {"latency_ms": 2.5, "energy_uj": 3.0,
-                                                                           "area_mm2": 0.5}}, "history": []})
-        _json(m / "dance/dataset_chunk.json", {"run": "chunk", "space": "Hybrid-All", "seed": 1, "n_archs": 10,
-                                               "designs_per_arch": 10, "rows": 100})
+        DanceCoexploreMetrics(run="chunk", space="Hybrid-All", design_space={"name": "chunk_dance"}, cost="edap",
+                              lambdas=[0.5, 2.0], evaluator_mape_percent=None, joint={"skipped": "too many"},
+                              matched=matched, reference_design={}, runs=runs).write(m / "dance/coexplore_chunk.json")
+        DanceEvaluatorMetrics(run="chunk", space="Hybrid-All", design_space="chunk_dance", config={},
+                              rows={"train": 80, "val": 10, "test": 10}, best_epoch=3,
+                              mape_percent={"test": {"latency_ms": 2.5, "energy_uj": 3.0, "area_mm2": 0.5}},
+                              history=[]).write(m / "dance/evaluator_chunk.json")
+        DanceDatasetMetrics(run="chunk", space="Hybrid-All", seed=1, n_archs=10, designs_per_arch=10, rows=100,
+                            dropped_infeasible=0, distinct_designs=40, design_space={"name": "chunk_dance"},
+                            layer_tables=12, rows_per_split={"train": 80, "val": 10, "test": 10},
+                            metric_ranges={}, design_sensitivity={}).write(m / "dance/dataset_chunk.json")
         _json(t / "dance/coexplore_chunk.json", {"tables_seconds": 1.0, "runs": [
             {"method": r["method"], "lam": r["lam"], "search_seconds": s, "hw_search_seconds": h,
              "total_seconds": s + h}
@@ -153,7 +154,7 @@ def dance_predictions():
 
 
 def _build(root: Path, **kw):
-    return build_report("fixture", metrics_dir=root / "reports/metrics", artifacts_dir=root / "artifacts",
+    return build_report("fixture", list(SPACES), BASELINES, ["chunk"], metrics_dir=root / "reports/metrics", artifacts_dir=root / "artifacts",
                         timing_dir=root / "reports/timing", out_dir=root / "reports",
                         dance_predictions=dance_predictions(), **kw)
 
@@ -163,6 +164,11 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     write_stage_outputs(root)
     return root, _build(root)
+
+
+def _outputs(root: Path):
+    """What the report reads of a profile without DANCE."""
+    return load_outputs("t", list(SPACES), BASELINES, [], root / "reports/metrics", root / "artifacts")
 
 
 def _claims(outputs, **rules):
@@ -312,7 +318,7 @@ def test_report_regenerates_byte_for_byte(built, tmp_path):
     (an embedded image, many SVG paths) drawn again, compared with the module's build."""
     from nasa_lib.report import build as B, report_figures as rf
     root, written = built
-    out = load_outputs("fixture", root / "reports/metrics", root / "artifacts")
+    out = load_outputs("fixture", list(SPACES), BASELINES, ["chunk"], root / "reports/metrics", root / "artifacts")
     claims = evaluate_claims(out, load_reference(), VerdictRules())
     text = B.render_report(out, claims, load_reference(), VerdictRules(), written["drawn"])
     assert text == (root / "reports/REPORT.md").read_text()
@@ -344,7 +350,7 @@ def test_a_claim_that_does_not_hold_is_not_reproduced(tmp_path):
                                       if x["network"] == r["network"] and x["mode"] == "auto")
     _edit(tmp_path, "hw_mapping.json", costly_hybrids)
     _edit(tmp_path, "pretrain/Hybrid-All-noPGP.json", lambda d: d.update(final_val_acc=0.65))
-    c = _claims(load_outputs("t", tmp_path / "reports/metrics", tmp_path / "artifacts"))
+    c = _claims(_outputs(tmp_path))
     assert c["hybrid_beats_mult_only"].verdict == NOT_REPRODUCED
     assert c["automapper_vs_fixed_dataflow"].verdict == NOT_REPRODUCED   # auto == fixed: 0 % lower
     assert c["pgp_enables_search"].verdict == NOT_REPRODUCED             # 60 % with PGP, 65 % without
@@ -355,10 +361,10 @@ def test_a_claim_that_does_not_hold_is_not_reproduced(tmp_path):
 def test_accuracy_too_far_below_is_not_comparable_accuracy(tmp_path):
     write_stage_outputs(tmp_path, dance=False)
     _edit(tmp_path, "retrain/Hybrid-All.json", lambda d: d.update(test_acc=0.94))   # 2 points below all-conv
-    c = _claims(load_outputs("t", tmp_path / "reports/metrics", tmp_path / "artifacts"))
+    c = _claims(_outputs(tmp_path))
     assert c["hybrid_beats_mult_only"].verdict == NOT_REPRODUCED
     assert "no hybrid within 1 percentage points of all-conv's accuracy" in c["hybrid_beats_mult_only"].reason
-    c = _claims(load_outputs("t", tmp_path / "reports/metrics", tmp_path / "artifacts"), accuracy_tolerance_pp=2.5)
+    c = _claims(_outputs(tmp_path), accuracy_tolerance_pp=2.5)
     assert c["hybrid_beats_mult_only"].verdict == REPRODUCED   # a looser rule accepts the same numbers
 
 
@@ -368,7 +374,7 @@ def test_networks_at_chance_make_accuracy_claims_not_comparable(tmp_path):
         _edit(tmp_path, f"retrain/{run}.json", lambda d: d.update(test_acc=0.11))
     for run in SPACES:
         _edit(tmp_path, f"pretrain/{run}.json", lambda d: d.update(final_val_acc=0.1))
-    c = _claims(load_outputs("t", tmp_path / "reports/metrics", tmp_path / "artifacts"))
+    c = _claims(_outputs(tmp_path))
     assert c["hybrid_beats_mult_only"].verdict == NOT_COMPARABLE
     assert c["pgp_enables_search"].verdict == NOT_COMPARABLE
     assert c["chunking_vs_multiplier_only"].verdict == REPRODUCED       # hardware claims do not need accuracy
@@ -379,8 +385,8 @@ def test_stages_that_did_not_run_give_not_run_lines_and_placeholder_files(tmp_pa
     for folder in ("pretrain", "search", "retrain"):          # only the data stage ran
         shutil.rmtree(tmp_path / "reports/metrics" / folder)
     (tmp_path / "reports/metrics/hw_mapping.json").unlink()
-    written = build_report("small", tmp_path / "reports/metrics", tmp_path / "artifacts", tmp_path / "reports/timing",
-                           tmp_path / "reports")
+    written = build_report("small", [], [], [], tmp_path / "reports/metrics", tmp_path / "artifacts",
+                           tmp_path / "reports/timing", tmp_path / "reports")
     assert not any(written["drawn"].values())
     md = (tmp_path / "reports/REPORT.md").read_text()
     assert "(DANCE evaluator: predicted vs true per metric): not run in this profile (small)" in md
@@ -406,10 +412,10 @@ def test_bad_rules_and_reference_files_give_one_line_errors(tmp_path):
     with pytest.raises(ValueError, match=r"claims\[0\].figure must be a text whose \{names\} are values"):
         parse_reference(doc, "ref.yaml")
     with pytest.raises(ValueError, match=r"data.json is missing: run the stage that writes it first") as err:
-        load_outputs("tiny", tmp_path / "nowhere", tmp_path)
+        load_outputs("tiny", ["OnlyConv"], [], [], tmp_path / "nowhere", tmp_path)
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match=r"profile='' is not valid"):
-        load_outputs("", tmp_path, tmp_path)
+        load_outputs("", [], [], [], tmp_path, tmp_path)
 
 
 def test_point_labels_avoid_each_other_and_stay_inside_the_axes():

@@ -232,3 +232,13 @@ def load_evaluator(path) -> tuple:
     ev = Evaluator(**blob["config"])
     ev.load_state_dict(blob["state_dict"])
     return ev.eval(), blob["meta"], blob.get("report", {})
+
+
+def predictions(evaluator, data, ds, split: str = "test") -> tuple:
+    """(true metrics, predicted metrics) of a split of a :class:`~nasa_lib.dance.DanceDataset`,
+    arrays (rows, 3) in ms / uJ / mm^2."""
+    rows = data.rows(split)
+    a, d, _ = dataset_tensors(data, ds, rows)
+    with torch.no_grad():
+        pred = torch.exp(evaluator.log_metrics(a, d)).numpy().astype(np.float64)
+    return data.metrics[rows], pred

@@ -9,13 +9,18 @@ import time
 import torch
 
 from ..layerspec import LayerSpec
+from ..opkinds import layer_op_kinds
 from ..space import FBNetLayout, candidate_layer_specs
 
 SCHEDULES = ("cosine", "step", "constant")
 
-# The NASA code's FLOPs discount: a shift block costs 1/8 and an adder block 1/5 of the
-# multiplication-based block of the same shape (PAPERS.md section 3).
-FLOPS_DISCOUNT = {"mult": 1.0, "shift": 1 / 8, "adder": 1 / 5, "eltwise": 0.0}
+# The NASA code's FLOPs discount per layer op, from the op-kind table: a shift layer costs 1/8 and
+# an adder layer 1/5 of the multiplication layer of the same shape (PAPERS.md section 3); residual
+# adds are not counted.
+FLOPS_DISCOUNT = {**{k.name: k.flops_discount for k in layer_op_kinds()}, "eltwise": 0.0}
+# The unit of that cost, as the search records it: "MACs (shift x1/8, adder x1/5)".
+FLOPS_COST_UNIT = "MACs ({})".format(", ".join(f"{k.name} x1/{round(1 / k.flops_discount)}"
+                                               for k in layer_op_kinds() if k.flops_discount < 1))
 
 
 def step_generator(seed: int, step: int, salt: int = 0) -> torch.Generator:
@@ -133,9 +138,6 @@ class EpochHistory:
             extra = f"  phase={record['phase']}" if "phase" in record else ""
             print(f"[{self.stage_name}] epoch {record['epoch'] + 1}/{self.trainer.max_epochs}  {shown}{extra}  "
                   f"({record['epoch_seconds']:.1f} s)", flush=True)
-
-
-TIMING_KEYS = ("epoch_seconds", "train_seconds", "train_images_per_s")   # wall-clock: kept out of metrics
 
 
 class EpochStats:

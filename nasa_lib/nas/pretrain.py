@@ -24,10 +24,12 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from ..opkinds import PGP_PHASES, kinds_in_phase
 from ..space import FBNetLayout, Supernet
 from .common import EpochHistory, EpochStats, batch_statistics_bn, check_finite, lr_schedule, sgd, step_generator
 
-PHASE_KINDS = {"mult": ("mult", "shift", "skip"), "adder": ("adder", "shiftadd"), "mixed": None}
+# Kinds each phase trains, from the op-kind table; the final "mixed" phase trains every kind (None).
+PHASE_KINDS = {**{phase: kinds_in_phase(phase) for phase in PGP_PHASES}, "mixed": None}
 
 
 @dataclass(frozen=True)

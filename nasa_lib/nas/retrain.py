@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 import torchmetrics
 
+from .. import opkinds
 from ..layerspec import total_op_counts
 from ..ops.registry import get_op
 from ..space import ChildNet, FBNetLayout
@@ -19,11 +20,9 @@ from .common import EpochHistory, EpochStats, check_finite, lr_schedule, sgd
 
 def conv_twin(arch: list[str]) -> list[str]:
     """The same architecture with every shift / adder / shift-adder block made a conv block."""
-    twin = []
     for op in arch:
-        cfg = get_op(op)
-        twin.append(op.split("_", 1)[1] if cfg.kind in ("shift", "adder", "shiftadd") else op)
-    return twin
+        get_op(op)  # an unregistered op fails here, naming the valid ones
+    return [opkinds.conv_twin(op) for op in arch]
 
 
 class RetrainModule(EpochHistory, pl.LightningModule):

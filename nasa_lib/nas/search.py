@@ -34,7 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..space import FBNetLayout, Supernet, save_arch
-from .common import EpochHistory, EpochStats, batch_statistics_bn, check_finite, fixed_cost, flops_cost_table, lr_schedule, sgd, step_generator
+from .common import (FLOPS_COST_UNIT, EpochHistory, EpochStats, batch_statistics_bn, check_finite, fixed_cost,
+                     flops_cost_table, lr_schedule, sgd, step_generator)
 
 SEARCH_MODES = ("soft", "hard")
 
@@ -47,7 +48,7 @@ class SearchModule(EpochHistory, pl.LightningModule):
                  arch_lr: float = 3e-4, arch_betas: tuple = (0.5, 0.999), arch_weight_decay: float = 0.0,
                  alpha_init: float = 1e-3, tau0: float = 5.0, tau_decay: float = 0.975, tau_epoch_offset: int = 0,
                  hw_weight: float = 1.2e-10, cost_band: tuple | None = (5e7, 1e8), cost_table: list | None = None,
-                 cost_unit: str = "MACs (shift x1/8, adder x1/5)", adder_free_ends: int = 3, shift_mode: str = "q",
+                 cost_unit: str = FLOPS_COST_UNIT, adder_free_ends: int = 3, shift_mode: str = "q",
                  seed: int = 0):
         super().__init__()
         if mode not in SEARCH_MODES:

@@ -13,11 +13,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layerspec import LayerSpec, total_op_counts
+from ..opkinds import layer_op_kinds, op_kind
 from .layers import make_conv
 from .quant import QConv2d
 
-# Bit widths the hardware runs each operator kind at (NASA's quantised retraining, PAPERS.md s.2).
-HW_BITS = {"mult": 8, "shift": 6, "adder": 6}
+# Bit widths the hardware runs each layer op at (NASA's quantised retraining, PAPERS.md s.2), from
+# the op-kind table's kinds that are layer ops themselves.
+HW_BITS = {k.name: k.bits for k in layer_op_kinds()}
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -136,7 +138,7 @@ def mbconv_layer_specs(kind, in_channels, out_channels, kernel, expansion, strid
     p, q = specs[-1].P, specs[-1].Q
     specs += conv_layer_specs(kind, prefix + "pw2", mid, out_channels, 1, 1, groups, p, q, batch)
     if in_channels == out_channels and stride == 1:
-        bits = HW_BITS["mult" if kind == "mult" else "adder"]
+        bits = op_kind(kind).bits
         specs.append(LayerSpec(name=prefix + "residual", op="eltwise", N=batch, K=out_channels,
                                C=out_channels, P=p, Q=q, bits_w=bits, bits_a=bits))
     return specs

@@ -4,12 +4,11 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..opkinds import mbconv_kinds, op_kind
 from .adder import adder2d
 from .base import SliceableConv2d
 from .quant import QConv2d, RunningRangeQuantizer, fake_quant_weight_per_channel
 from .shift import Shift2d
-
-CONV_KINDS = ("mult", "shift", "adder", "shiftadd")
 
 
 class AdderConv2d(SliceableConv2d):
@@ -22,7 +21,7 @@ class AdderConv2d(SliceableConv2d):
     kind = "adder"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 eta: float | None = 0.2, quantize: bool = False, bits: int = 6):
+                 eta: float | None = 0.2, quantize: bool = False, bits: int = op_kind("adder").bits):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups,
                          bits_w=bits, bits_a=bits)
         self.eta = eta
@@ -65,17 +64,37 @@ class ShiftAddConv2d(nn.Module):
         return self.adder(y, out_channels, out_channels)
 
 
+# How each layer class takes the two options of a block (quantised retraining, shift mode); the
+# class's ``kind`` says which operator kind it implements.
+_LAYER_OPTIONS = {
+    QConv2d: lambda quantize, shift_mode: {"quantize": quantize},
+    Shift2d: lambda quantize, shift_mode: {"mode": shift_mode},
+    AdderConv2d: lambda quantize, shift_mode: {"quantize": quantize},
+    ShiftAddConv2d: lambda quantize, shift_mode: {"shift": {"mode": shift_mode}, "adder": {"quantize": quantize}},
+}
+
+
+def _layer_classes_by_kind() -> dict[str, type]:
+    """Kind -> layer class, for every MBConv kind of the op-kind table (in its order).  A kind of
+    the table without a layer class, or a layer class of no kind, stops the import here."""
+    by_kind = {cls.kind: cls for cls in _LAYER_OPTIONS}
+    missing = [k for k in mbconv_kinds() if k not in by_kind]
+    unknown = [k for k in by_kind if k not in mbconv_kinds()]
+    if missing or unknown:
+        raise RuntimeError(f"layer classes and op kinds disagree: kinds without a layer class {missing}, "
+                           f"layer classes of no MBConv kind {unknown}")
+    return {kind: by_kind[kind] for kind in mbconv_kinds()}
+
+
+CONV_LAYERS = _layer_classes_by_kind()
+CONV_KINDS = tuple(CONV_LAYERS)
+
+
 def make_conv(kind: str, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
               groups: int = 1, quantize: bool = False, shift_mode: str = "q") -> nn.Module:
     """A sliceable convolution of operator ``kind`` with 'same' padding."""
-    padding = kernel_size // 2
-    if kind == "mult":
-        return QConv2d(in_channels, out_channels, kernel_size, stride, padding, groups, quantize=quantize)
-    if kind == "shift":
-        return Shift2d(in_channels, out_channels, kernel_size, stride, padding, groups, mode=shift_mode)
-    if kind == "adder":
-        return AdderConv2d(in_channels, out_channels, kernel_size, stride, padding, groups, quantize=quantize)
-    if kind == "shiftadd":
-        return ShiftAddConv2d(in_channels, out_channels, kernel_size, stride, padding, groups,
-                              shift={"mode": shift_mode}, adder={"quantize": quantize})
-    raise ValueError(f"kind={kind!r} is not valid; valid values: {', '.join(CONV_KINDS)}")
+    if kind not in CONV_LAYERS:
+        raise ValueError(f"kind={kind!r} is not valid; valid values: {', '.join(CONV_KINDS)}")
+    cls = CONV_LAYERS[kind]
+    return cls(in_channels, out_channels, kernel_size, stride, kernel_size // 2, groups,
+               **_LAYER_OPTIONS[cls](quantize, shift_mode))

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..opkinds import op_kind
 from .base import SliceableConv2d
 
 
@@ -85,7 +86,7 @@ class QConv2d(SliceableConv2d):
     kind = "mult"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 bias=False, quantize=False, bits_w=8, bits_a=8):
+                 bias=False, quantize=False, bits_w=op_kind("mult").bits, bits_a=op_kind("mult").bits):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups,
                          bits_w=bits_w, bits_a=bits_a)
         self.quantize = quantize

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
+from .. import opkinds
 from ..layerspec import LayerSpec
 from .blocks import MBConvBlock, SkipBlock, mbconv_layer_specs, skip_layer_specs
 
-KIND_PREFIXES = {"": "mult", "shift_": "shift", "add_": "adder", "shiftadd_": "shiftadd"}
-OP_KINDS = ("mult", "shift", "adder", "shiftadd", "skip")
+KIND_PREFIXES = {opkinds.op_kind(kind).prefix: kind for kind in opkinds.mbconv_kinds()}
+OP_KINDS = tuple(opkinds.OP_KINDS)  # kind names, in the op-kind table's order
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,14 @@ class OpConfig:
 
 def _build_registry() -> dict[str, OpConfig]:
     ops = {}
-    for prefix, kind in KIND_PREFIXES.items():
+    for kind in opkinds.OP_KINDS.values():
+        if not kind.mbconv:  # a kind without MBConv blocks (skip) is one op, named by its prefix
+            ops[kind.prefix] = OpConfig(kind.prefix, kind.name)
+            continue
         for k in (3, 5):
             for e, g, suffix in ((1, 1, ""), (1, 2, "_g2"), (3, 1, ""), (6, 1, "")):
-                name = f"{prefix}k{k}_e{e}{suffix}"
-                ops[name] = OpConfig(name, kind, k, e, g)
-    ops["skip"] = OpConfig("skip", "skip")
+                name = f"{kind.prefix}k{k}_e{e}{suffix}"
+                ops[name] = OpConfig(name, kind.name, k, e, g)
     return ops
 
 

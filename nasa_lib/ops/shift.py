@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..opkinds import op_kind
 from .base import SliceableConv2d
 from .quant import round_ste
 
@@ -57,7 +58,7 @@ class Shift2d(SliceableConv2d):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  mode: str = "q", weight_bits: int = 6, act_integer_bits: int | None = 16,
-                 act_fraction_bits: int = 16, hw_bits: int = 6):
+                 act_fraction_bits: int = 16, hw_bits: int = op_kind("shift").bits):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups,
                          bits_w=hw_bits, bits_a=hw_bits)
         if mode not in SHIFT_MODES:

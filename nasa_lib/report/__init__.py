@@ -2,23 +2,33 @@
 
 Public API::
 
-    build_report(profile, metrics_dir="reports/metrics", artifacts_dir="artifacts",
+    build_report(profile, runs, baselines, dance_runs, metrics_dir="reports/metrics", artifacts_dir="artifacts",
                  timing_dir="reports/timing", out_dir="reports", rules=None) -> dict
         # REPORT.md, REPORT.html, REPORT_claims.json, TIMING.md, figures/report_*.png|svg, plots/*.csv
-    load_outputs(profile, metrics_dir, artifacts_dir) -> PipelineOutputs   # what the stages wrote
+    load_outputs(profile, runs, baselines, dance_runs, metrics_dir, artifacts_dir) -> PipelineOutputs
     load_reference(path=None) -> Reference          # paper_reference.yaml, the papers' cited values
     evaluate_claims(outputs, reference, rules) -> list[ClaimResult]       # ours + verdict per claim
     VerdictRules(accuracy_tolerance_pp, min_over_chance_pp, min_reduction_percent,
                  evaluator_max_error_percent)
 
-``figures`` holds the stage notebooks' own figures (plot_pretrain, plot_search, ...).
+``figures`` holds the stage notebooks' own figures (plot_pretrain, plot_search, ...),
+``dance_figures`` those of the DANCE stages.  The run lists come from ``params.yaml`` (the report
+stage, :mod:`nasa_lib.stages.report`), never from folder listings.
 """
-from .build import FIGURES, build_report
-from .claims import (IN_TIMING, NOT_COMPARABLE, NOT_REPRODUCED, NOT_RUN, REPRODUCED, VERDICTS, ClaimResult,
-                     VerdictRules, evaluate_claims, resolve)
-from .inputs import PipelineOutputs, load_outputs, load_timing
-from .reference import load_reference
+from importlib import import_module
 
-__all__ = ["FIGURES", "build_report", "IN_TIMING", "NOT_COMPARABLE", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED",
-           "VERDICTS", "ClaimResult", "VerdictRules", "evaluate_claims", "resolve", "PipelineOutputs", "load_outputs",
-           "load_timing", "load_reference"]
+# names load on first use (PEP 562): a stage notebook that only draws with ``report.figures``
+# imports that module alone, so its stage does not depend on the rest of the report code
+_EXPORTS = {"FIGURES": "build", "build_report": "build",
+            **{name: "claims" for name in ("IN_TIMING", "NOT_COMPARABLE", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED",
+                                           "VERDICTS", "ClaimResult", "VerdictRules", "evaluate_claims", "resolve")},
+            **{name: "inputs" for name in ("PipelineOutputs", "load_outputs", "load_timing")},
+            "load_reference": "reference"}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
+from ..io import write_text
 from . import report_figures as rf
 from .claims import VERDICTS, ClaimResult, VerdictRules, evaluate_claims
 from .html import markdown_to_html
@@ -38,12 +38,7 @@ FIGURES = {
 PLOTS_DIR = "plots"
 
 
-def _write(path: Path, text: str) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return str(path)
+_write = write_text
 
 
 def draw_figures(out: PipelineOutputs, figures_dir, dance_predictions=None) -> dict[str, bool]:
@@ -266,14 +261,15 @@ def claims_json(claims: list[ClaimResult], out: PipelineOutputs, rules: VerdictR
 
 
 # ---- the stage --------------------------------------------------------------------------------
-def build_report(profile: str, metrics_dir="reports/metrics", artifacts_dir="artifacts", timing_dir="reports/timing",
-                 out_dir="reports", rules: VerdictRules | None = None, reference_path=None,
-                 dance_predictions=None) -> dict:
+def build_report(profile: str, runs, baselines, dance_runs, metrics_dir="reports/metrics", artifacts_dir="artifacts",
+                 timing_dir="reports/timing", out_dir="reports", rules: VerdictRules | None = None,
+                 reference_path=None, dance_predictions=None) -> dict:
     """Write REPORT.md, REPORT.html, REPORT_claims.json, TIMING.md, the figures
-    (``<out_dir>/figures/report_*.png|svg``) and the plot data (``<out_dir>/plots/``).  Returns
-    what it wrote and the claims."""
+    (``<out_dir>/figures/report_*.png|svg``) and the plot data (``<out_dir>/plots/``) for the runs
+    params.yaml lists (``runs``, ``baselines``, ``dance_runs``: names).  Returns what it wrote and
+    the claims."""
     rules = rules or VerdictRules()
-    out = load_outputs(profile, metrics_dir, artifacts_dir)
+    out = load_outputs(profile, runs, baselines, dance_runs, metrics_dir, artifacts_dir)
     ref = load_reference(reference_path)
     claims = evaluate_claims(out, ref, rules)
     out_dir = Path(out_dir)
@@ -288,7 +284,7 @@ def build_report(profile: str, metrics_dir="reports/metrics", artifacts_dir="art
     written["report_md"] = _write(out_dir / "REPORT.md", report)
     written["report_html"] = _write(out_dir / "REPORT.html", markdown_to_html(report, f"nasa_lib report ({profile})"))
     written["claims_json"] = _write(out_dir / "REPORT_claims.json", claims_json(claims, out, rules))
-    timing_md, timing_fig = timing_markdown(out, load_timing(timing_dir), rules)
+    timing_md, timing_fig = timing_markdown(out, load_timing(timing_dir, {*runs, *baselines, *dance_runs}), rules)
     rf.save_figure(timing_fig, out_dir / "figures" / "report_wall_times.png")
     written["timing_md"] = _write(out_dir / "TIMING.md", timing_md)
     written["drawn"] = drawn

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..opkinds import op_kind
 from ..ops.registry import get_op
 from .inputs import PipelineOutputs, Source
 from .reference import Reference
@@ -136,16 +137,16 @@ class _Builder:
 
 # ---- what a network is made of ----------------------------------------------------------------
 def op_kinds(arch: list[str]) -> set:
-    """Operator kinds of a network's blocks (mult, shift, adder, shiftadd), skip left out."""
-    return {get_op(op).kind for op in arch} - {"skip"}
+    """Operator kinds of a network's MBConv blocks (mult, shift, adder, shiftadd), skip left out."""
+    return {kind for kind in (get_op(op).kind for op in arch) if op_kind(kind).mbconv}
 
 
 def is_mult_only(arch) -> bool:
-    return op_kinds(arch) <= {"mult"}
+    return not has_mult_free(arch)
 
 
 def has_mult_free(arch) -> bool:
-    return bool(op_kinds(arch) - {"mult"})
+    return any(op_kind(kind).mult_free for kind in op_kinds(arch))
 
 
 def _row_path(network: str, mode: str, key: str) -> list:

@@ -17,7 +17,7 @@ def load_dance_predictions(out: PipelineOutputs, split: str = "test") -> dict | 
     if not out.dance["evaluator"] or out.dance_artifacts is None:
         return None
     from ..dance import METRICS, DanceDataset, load_design_space, load_evaluator
-    from ..dance.stages import predictions
+    from ..dance.evaluator import predictions
     result = {}
     for name, src in sorted(out.dance["evaluator"].items()):
         run = name[len("evaluator_"):] if name.startswith("evaluator_") else name

@@ -8,9 +8,12 @@ they differ from run to run, so they never enter ``REPORT.md`` (see :mod:`.build
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..artifacts import (AlphaHistory, DanceCoexploreMetrics, DanceDatasetMetrics, DanceEvaluatorMetrics,
+                         DataSummary, HwMappingMetrics, PretrainMetrics, RetrainMetrics, SearchMetrics)
+from ..io import read_json
 
 
 @dataclass
@@ -66,80 +69,54 @@ class PipelineOutputs:
         return [r for r in self.hw.doc["rows"] if mode is None or r["mode"] == mode]
 
 
-def read_json(path) -> dict:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing: run the stage that writes it first") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}); rerun its stage") from None
+def _read(cls, path) -> Source:
+    """One pipeline file through its declared format (:mod:`nasa_lib.artifacts`)."""
+    return Source(str(path), cls.read(path).to_dict())
 
 
-def _folder(folder: Path, required: tuple) -> dict[str, Source]:
-    out = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        doc = read_json(path)
-        missing = [k for k in required if k not in doc]
-        if missing:
-            raise ValueError(f"{path} lacks {', '.join(missing)}: it was not written by this version of its stage")
-        out[path.stem] = Source(str(path), doc)
-    return out
-
-
-def classify_dance(doc: dict) -> str | None:
-    """Which DANCE stage wrote a metrics document (by the keys only that stage writes)."""
-    if "lambdas" in doc and "runs" in doc:
-        return "coexplore"
-    if "mape_percent" in doc and "best_epoch" in doc:
-        return "evaluator"
-    if "designs_per_arch" in doc and "n_archs" in doc:
-        return "dataset"
-    return None
-
-
-def load_outputs(profile: str, metrics_dir="reports/metrics", artifacts_dir="artifacts") -> PipelineOutputs:
-    """Read every stage's metrics under ``metrics_dir`` (and the alpha histories and checkpoints
-    under ``artifacts_dir``).  The data stage is required; any other stage may be absent."""
+def load_outputs(profile: str, runs, baselines, dance_runs, metrics_dir="reports/metrics",
+                 artifacts_dir="artifacts") -> PipelineOutputs:
+    """Read the outputs of every stage of the runs ``params.yaml`` lists (``runs``: the searches,
+    ``baselines``: the fixed networks, ``dance_runs``: the DANCE problems): their metrics files,
+    the searches' alpha histories and the retrained checkpoints.  The lists come from params, never
+    from folder listings, so outputs of a run no longer listed are not read; a missing or
+    malformed file is an error naming it."""
     if not isinstance(profile, str) or not profile:
         raise ValueError(f"profile={profile!r} is not valid; it must be a non-empty string (params.yaml: profile)")
     metrics, artifacts = Path(metrics_dir), Path(artifacts_dir)
-    data_path = metrics / "data.json"
-    out = PipelineOutputs(profile=profile, data=Source(str(data_path), read_json(data_path)))
-    for key in ("name", "num_classes"):
-        if key not in out.data.doc:
-            raise ValueError(f"{data_path} lacks {key!r}: rerun the data stage")
-    out.pretrain = _folder(metrics / "pretrain", ("space", "pgp", "history"))
-    out.search = _folder(metrics / "search", ("space", "arch", "history"))
-    out.retrain = _folder(metrics / "retrain", ("arch_source", "arch", "test_acc", "params"))
-    hw_path = metrics / "hw_mapping.json"
-    if hw_path.exists():
-        out.hw = Source(str(hw_path), read_json(hw_path))
-        if "rows" not in out.hw.doc:
-            raise ValueError(f"{hw_path} lacks 'rows': rerun the hw_mapping stage")
-    for run in out.search:
-        alpha = artifacts / "search" / run / "alpha_history.json"
-        if alpha.exists():
-            out.alpha[run] = Source(str(alpha), read_json(alpha))
+    out = PipelineOutputs(profile=profile, data=_read(DataSummary, metrics / "data.json"))
+    out.pretrain = {run: _read(PretrainMetrics, metrics / "pretrain" / f"{run}.json") for run in sorted(runs)}
+    out.search = {run: _read(SearchMetrics, metrics / "search" / f"{run}.json") for run in sorted(runs)}
+    out.retrain = {run: _read(RetrainMetrics, metrics / "retrain" / f"{run}.json")
+                   for run in sorted({*runs, *baselines})}
+    if out.retrain:     # the hw_mapping stage maps every retrained network
+        out.hw = _read(HwMappingMetrics, metrics / "hw_mapping.json")
+    out.alpha = {run: _read(AlphaHistory, artifacts / "search" / run / "alpha_history.json") for run in sorted(runs)}
     for run in out.retrain:
         ckpt = artifacts / "retrain" / run / "model.pt"
-        if ckpt.exists():
-            out.checkpoints[run] = str(ckpt)
+        if not ckpt.exists():
+            raise ValueError(f"{ckpt} is missing: rerun the retrain stage of {run!r}")
+        out.checkpoints[run] = str(ckpt)
     dance_dir = metrics / "dance"
-    for path in sorted(dance_dir.rglob("*.json")) if dance_dir.is_dir() else []:
-        doc = read_json(path)
-        kind = classify_dance(doc)
-        if kind is not None:
-            out.dance[kind][str(path.relative_to(dance_dir).with_suffix(""))] = Source(str(path), doc)
-    if (artifacts / "dance").is_dir():
+    for kind, cls in (("coexplore", DanceCoexploreMetrics), ("dataset", DanceDatasetMetrics),
+                      ("evaluator", DanceEvaluatorMetrics)):
+        for run in sorted(dance_runs):
+            out.dance[kind][f"{kind}_{run}"] = _read(cls, dance_dir / f"{kind}_{run}.json")
+    if dance_runs:
         out.dance_artifacts = str(artifacts / "dance")
     return out
 
 
-def load_timing(timing_dir="reports/timing") -> dict[str, Source]:
-    """Every wall-time file (stage path without ``.json`` -> document); empty when none."""
+def load_timing(timing_dir="reports/timing", names=None) -> dict[str, Source]:
+    """Every wall-time file (stage path without ``.json`` -> document) of the runs in ``names``
+    (``None``: all); empty when none.  ``dance/<kind>_<run>`` files belong to ``<run>``."""
     root = Path(timing_dir)
     if not root.is_dir():
         return {}
-    return {str(p.relative_to(root).with_suffix("")): Source(str(p), read_json(p))
-            for p in sorted(root.rglob("*.json"))}
+    out = {}
+    for p in sorted(root.rglob("*.json")):
+        key = str(p.relative_to(root).with_suffix(""))
+        run = p.stem.split("_", 1)[1] if p.parent.name == "dance" and "_" in p.stem else p.stem
+        if names is None or run in names or p.parent == root:
+            out[key] = Source(str(p), read_json(p))
+    return out

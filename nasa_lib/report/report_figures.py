@@ -15,23 +15,21 @@ import matplotlib.ticker
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..opkinds import OP_KINDS, kinds_with_layer_op, op_kind  # noqa: E402
 from ..ops.registry import get_op  # noqa: E402
 from .claims import is_mult_only  # noqa: E402
 from .figures import PHASE_COLORS, label_points, pareto_front  # noqa: E402
 from .inputs import PipelineOutputs  # noqa: E402
+from .tables import LEVEL_LABELS, LEVELS, MODE_LABELS, network_order  # noqa: E402
 
-KIND_COLORS = {"mult": "#4c72b0", "shift": "#55a868", "adder": "#dd8452", "shiftadd": "#8172b3", "skip": "#8c8c8c"}
-KIND_NAMES = {"mult": "conv (multiplication)", "shift": "shift", "adder": "adder", "shiftadd": "shift-add",
-              "skip": "skip"}
-MODE_LABELS = {"auto": "auto-mapper (chunk-based)", "fixed_dataflow": "fixed dataflow (chunk-based)",
-               "flops_proportional": "FLOPs-proportional PE split (chunk-based)",
-               "multiplier_only": "multiplier-only (Eyeriss-like)"}
+KIND_COLORS = {k.name: k.color for k in OP_KINDS.values()}
+KIND_NAMES = {k.name: k.label for k in OP_KINDS.values()}
 MODE_COLORS = {"auto": "#4c72b0", "fixed_dataflow": "#55a868", "flops_proportional": "#c44e52",
                "multiplier_only": "#8c8c8c"}
-LEVELS = ("dram", "gb", "noc", "rf", "compute")
-LEVEL_LABELS = {"dram": "DRAM", "gb": "global buffer", "noc": "NoC", "rf": "register files", "compute": "compute"}
 LEVEL_COLORS = {"dram": "#c44e52", "gb": "#dd8452", "noc": "#ccb974", "rf": "#55a868", "compute": "#4c72b0"}
 PARTS = ("pw1", "dw", "pw2")
+ADDER_WEIGHT_KINDS = kinds_with_layer_op("adder")  # kinds whose blocks have adder weights
+CONV_WEIGHT_KINDS = kinds_with_layer_op("mult")    # kinds whose blocks have convolution weights
 PART_LABELS = {"pw1": "PW1 (1x1 expansion)", "dw": "DW (depthwise kxk)", "pw2": "PW2 (1x1 projection)"}
 
 
@@ -207,7 +205,7 @@ def pick_weight_pair(out: PipelineOutputs):
     baseline of the same layout, else the OnlyConv search.  ``None`` when no trained network has
     adder layers."""
     def adder_blocks(run):
-        return [i for i, op in enumerate(out.retrain[run].doc["arch"]) if get_op(op).kind in ("adder", "shiftadd")]
+        return [i for i, op in enumerate(out.retrain[run].doc["arch"]) if get_op(op).kind in ADDER_WEIGHT_KINDS]
     have = [r for r in out.checkpoints if adder_blocks(r)]
     searched = sorted((r for r in have if out.retrain[r].doc["arch_source"] == "search"),
                       key=lambda r: (-len(adder_blocks(r)), r))
@@ -224,7 +222,9 @@ def _block_weights(state: dict, arch: list, blocks: list, part: str, kinds: tupl
         kind = get_op(arch[i]).kind
         if kind not in kinds:
             continue
-        key = f"blocks.{i}.{part}.adder.weight" if kind == "shiftadd" else f"blocks.{i}.{part}.weight"
+        # a convolution of several layers (shift then adder) keeps its adder layer in ``.adder``
+        multi_layer = len(op_kind(kind).layer_ops) > 1
+        key = f"blocks.{i}.{part}.adder.weight" if multi_layer else f"blocks.{i}.{part}.weight"
         if key in state:
             vals.append(state[key].detach().double().flatten().numpy())
     return np.concatenate(vals) if vals else np.zeros(0)
@@ -244,10 +244,10 @@ def fig_weight_distributions(out: PipelineOutputs):
                   if twin else None)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained")
     for ax, part in zip(axes, PARTS):
-        adder = _block_weights(state, arch, blocks, part, ("adder", "shiftadd"))
+        adder = _block_weights(state, arch, blocks, part, ADDER_WEIGHT_KINDS)
         series = [(f"{net}: adder weights", adder, KIND_COLORS["adder"])]
         if twin_state is not None:
-            conv = _block_weights(twin_state, out.retrain[twin].doc["arch"], blocks, part, ("mult",))
+            conv = _block_weights(twin_state, out.retrain[twin].doc["arch"], blocks, part, CONV_WEIGHT_KINDS)
             series.append((f"{twin}: conv weights, same layers", conv, KIND_COLORS["mult"]))
         both = np.concatenate([s[1] for s in series if s[1].size])
         lo, hi = np.percentile(both, [0.5, 99.5]) if both.size else (-1, 1)
@@ -304,7 +304,6 @@ def fig_accuracy_vs_cost(out: PipelineOutputs, cost: str = "energy_uj"):
 def _networks_in_order(out: PipelineOutputs) -> list[str]:
     """The main table's order (searched networks, then FBNet, DeepShift, AdderNet, ShiftAddNet
     layouts), for the networks the hardware stage mapped."""
-    from .tables import network_order
     mapped = {r["network"] for r in out.hw_rows()}
     return [n for n in network_order(out) if n in mapped] + sorted(mapped - set(out.retrain))
 

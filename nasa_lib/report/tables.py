@@ -5,10 +5,18 @@ one again in the metrics file named beside the table.
 """
 from __future__ import annotations
 
+from ..opkinds import OP_KINDS
 from ..ops.registry import get_op
 from ..space.networks import BASELINES
 from .claims import ClaimResult
 from .inputs import PipelineOutputs
+
+# the hardware mapping modes and memory levels, as every table and figure names them
+MODE_LABELS = {"auto": "auto-mapper (chunk-based)", "fixed_dataflow": "fixed dataflow (chunk-based)",
+               "flops_proportional": "FLOPs-proportional PE split (chunk-based)",
+               "multiplier_only": "multiplier-only (Eyeriss-like)"}
+LEVELS = ("dram", "gb", "noc", "rf", "compute")
+LEVEL_LABELS = {"dram": "DRAM", "gb": "global buffer", "noc": "NoC", "rf": "register files", "compute": "compute"}
 
 BASELINE_PAPERS = {"all-conv": "FBNet", "all-shift": "DeepShift", "all-adder": "AdderNet", "shift-adder": "ShiftAddNet"}
 
@@ -40,8 +48,7 @@ def composition(arch: list[str]) -> str:
     for op in arch:
         kind = get_op(op).kind
         counts[kind] = counts.get(kind, 0) + 1
-    names = {"mult": "conv", "shift": "shift", "adder": "adder", "shiftadd": "shift-add", "skip": "skip"}
-    return ", ".join(f"{counts[k]} {names[k]}" for k in names if k in counts)
+    return ", ".join(f"{counts[k.name]} {k.short_label}" for k in OP_KINDS.values() if k.name in counts)
 
 
 def network_order(out: PipelineOutputs) -> list[str]:
@@ -106,7 +113,6 @@ def main_table(out: PipelineOutputs) -> str:
 
 def ablation_table(out: PipelineOutputs, mode_label) -> str:
     """Per network and mapping: energy by memory level, latency, EDP, PE split and dataflows."""
-    from .report_figures import LEVELS, LEVEL_LABELS, MODE_LABELS
     table = {(r["network"], r["mode"]): r for r in out.hw_rows()}
     header = ["network", "mapping", "energy (uJ)"] + [f"{LEVEL_LABELS[lv]} (uJ)" for lv in LEVELS] + \
              ["latency (ms)", "EDP (uJ x ms)", "PEs per chunk", "dataflow per chunk"]

@@ -10,17 +10,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layerspec import LayerSpec
-from ..ops.blocks import HW_BITS, conv_layer_specs
+from ..opkinds import op_kind
+from ..ops.blocks import conv_layer_specs
 from ..ops.quant import QConv2d
 from ..ops.registry import build_block, get_op, op_layer_specs
 from .layout import FBNetLayout
 from .spaces import ADDER_KINDS, canonical_space_name, layer_candidates
 
 BASELINES = {  # name -> (op prefix, description)
-    "all-conv": ("", "FBNet-like: every layer a multiplication-based MBConv"),
-    "all-shift": ("shift_", "DeepShift: every layer a shift MBConv"),
-    "all-adder": ("add_", "AdderNet: every layer an adder MBConv"),
-    "shift-adder": ("shiftadd_", "ShiftAddNet: every layer a shift-then-adder MBConv"),
+    "all-conv": (op_kind("mult").prefix, "FBNet-like: every layer a multiplication-based MBConv"),
+    "all-shift": (op_kind("shift").prefix, "DeepShift: every layer a shift MBConv"),
+    "all-adder": (op_kind("adder").prefix, "AdderNet: every layer an adder MBConv"),
+    "shift-adder": (op_kind("shiftadd").prefix, "ShiftAddNet: every layer a shift-then-adder MBConv"),
 }
 BASELINE_ALIASES = {"fbnet": "all-conv", "deepshift": "all-shift", "addernet": "all-adder",
                     "shiftaddnet": "shift-adder"}
@@ -130,7 +131,7 @@ def arch_layer_specs(arch: list[str], layout: FBNetLayout | None = None, batch: 
     last = layout.slots()[-1]
     specs += conv_layer_specs("mult", "header", last.out_channels, layout.header_out, 1, 1, 1,
                               last.out_size, last.out_size, batch)
-    bits = HW_BITS["mult"]
+    bits = op_kind("mult").bits
     specs.append(LayerSpec(name="classifier", op="mult", N=batch, K=layout.num_classes, C=layout.header_out,
                            P=1, Q=1, bits_w=bits, bits_a=bits))
     return specs

@@ -20,29 +20,36 @@ convolution (``add_*`` and ``shiftadd_*``); 0 turns the rule off.
 """
 from __future__ import annotations
 
+from ..opkinds import kinds_with_layer_op, op_kind
 from ..ops.registry import get_op
 
 
-def _ops(prefix: str, g2: bool) -> list[str]:
+def _ops(kind: str, g2: bool = False) -> list[str]:
+    """The op names of ``kind`` in a space: k3/k5 x {e1, [e1_g2,] e3, e6}; a kind without MBConv
+    blocks (skip) is its one op."""
+    entry = op_kind(kind)
+    if not entry.mbconv:
+        return [entry.prefix]
     exps = ("e1", "e1_g2", "e3", "e6") if g2 else ("e1", "e3", "e6")
-    return [f"{prefix}k{k}_{e}" for k in (3, 5) for e in exps]
+    return [f"{entry.prefix}k{k}_{e}" for k in (3, 5) for e in exps]
 
 
 SPACES: dict[str, list[str]] = {
-    "OnlyConv": _ops("", True) + ["skip"],
-    "Hybrid-Shift": _ops("", False) + _ops("shift_", False) + ["skip"],
-    "Hybrid-Adder": _ops("", False) + _ops("add_", False) + ["skip"],
-    "Hybrid-ShiftAdd": _ops("", False) + _ops("shiftadd_", False) + ["skip"],
-    "Hybrid-All": _ops("", False) + _ops("shift_", False) + _ops("add_", False) + ["skip"],
-    "MultFree": _ops("shift_", True) + _ops("shiftadd_", True) + ["skip"],
-    "MultFree-ShiftAdd": _ops("shiftadd_", True) + ["skip"],
+    "OnlyConv": _ops("mult", True) + _ops("skip"),
+    "Hybrid-Shift": _ops("mult") + _ops("shift") + _ops("skip"),
+    "Hybrid-Adder": _ops("mult") + _ops("adder") + _ops("skip"),
+    "Hybrid-ShiftAdd": _ops("mult") + _ops("shiftadd") + _ops("skip"),
+    "Hybrid-All": _ops("mult") + _ops("shift") + _ops("adder") + _ops("skip"),
+    "MultFree": _ops("shift", True) + _ops("shiftadd", True) + _ops("skip"),
+    "MultFree-ShiftAdd": _ops("shiftadd", True) + _ops("skip"),
 }
 
 ALIASES = {"fbnet": "OnlyConv", "addshift": "Hybrid-Shift", "addadd": "Hybrid-Adder",
            "addshiftadd": "Hybrid-ShiftAdd", "addall": "Hybrid-All", "noconv": "MultFree",
            "onlyshiftadd": "MultFree-ShiftAdd"}
 
-ADDER_KINDS = ("adder", "shiftadd")
+# Kinds containing an adder convolution: the adder-free-ends rule keeps them out of the end layers.
+ADDER_KINDS = kinds_with_layer_op("adder")
 
 
 def canonical_space_name(name: str) -> str:

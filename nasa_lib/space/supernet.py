@@ -20,6 +20,7 @@ from collections import defaultdict
 import torch
 import torch.nn as nn
 
+from ..opkinds import op_kind
 from ..ops.blocks import SkipBlock
 from ..ops.registry import OP_KINDS, build_block, get_op
 from .layout import FBNetLayout, LayerSlot
@@ -47,8 +48,7 @@ class MixedLayer(nn.Module):
         self.shared = nn.ModuleDict()
         for key, expansion in widest.items():
             kind, kernel, groups = key
-            prefix = {"mult": "", "shift": "shift_", "adder": "add_", "shiftadd": "shiftadd_"}[kind]
-            name = f"{prefix}k{kernel}_e1{'_g2' if groups == 2 else ''}"
+            name = f"{op_kind(kind).prefix}k{kernel}_e1{'_g2' if groups == 2 else ''}"
             self.shared[_share_name(key)] = build_block(name, slot.in_channels, slot.out_channels, slot.stride,
                                                         quantize=quantize, shift_mode=shift_mode,
                                                         expansion=expansion)
@@ -125,7 +125,7 @@ class Supernet(HybridBackbone):
             for name, block in layer.shared.items():
                 groups[block.kind].extend(block.parameters())
             if layer.skip is not None:
-                groups["skip"].extend(layer.skip.parameters())
+                groups[layer.skip.kind].extend(layer.skip.parameters())
         return dict(groups)
 
     def arch_layer_specs(self, arch: list[str], batch: int = 1):

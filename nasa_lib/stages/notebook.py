@@ -1,16 +1,21 @@
 """Run one stage notebook: papermill, then an HTML copy, in one process.
 
-    python -m nasa_lib.pipeline.notebook NOTEBOOK OUTPUT -p NAME VALUE [-p NAME VALUE ...]
+    python -m nasa_lib.stages.notebook NOTEBOOK OUTPUT [-p NAME VALUE ...]
 
 The same as ``papermill --no-progress-bar -k nasa_lib NOTEBOOK OUTPUT -p ... && jupyter nbconvert
 --to html OUTPUT``, without a second interpreter start-up per stage (the embedded default runs 25
-stages).  Parameter values are typed as papermill's ``-p`` types them.  A failing notebook
+stages).  The only parameter a stage passes is its run's name (``-p run Hybrid-All``): every
+value comes from ``params.yaml``, which the notebook's stage module reads.  A failing notebook
 still leaves OUTPUT with the traceback (papermill writes it), gets no HTML copy, and exits 1.
+
+With ``NASA_LIB_TRACE_DIR`` set, the kernel records every file it opens in
+``<dir>/<stage>.txt`` (:mod:`nasa_lib._trace`; the dependency test uses it).
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -50,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     params = {name: _value(value) for name, value in args.parameter}
+    if os.environ.get("NASA_LIB_TRACE_DIR"):         # the kernel inherits this process's environment
+        trace_dir = Path(os.environ["NASA_LIB_TRACE_DIR"])
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["NASA_LIB_TRACE_FILE"] = str(trace_dir / f"{out.stem}.txt")
     try:
         papermill.execute_notebook(args.notebook, str(out), parameters=params, kernel_name=args.kernel,
                                    progress_bar=False)

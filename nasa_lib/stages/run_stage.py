@@ -1,19 +1,19 @@
-"""The child script of :func:`nasa_lib.pipeline.launch.launch`: runs one training stage from a job
+"""The child script of :func:`nasa_lib.stages.launch.launch`: runs one training stage from a job
 file under Lightning's standard DDP launcher (which re-runs this command once per device); rank 0
-pickles what the stage returned for the notebook.  Not imported by the package, so ``python -m``
-runs it cleanly."""
+pickles what the stage returned for the notebook.  Imported by nothing, so ``python -m`` runs it
+cleanly."""
 from __future__ import annotations
 
 import json
 import os
 import sys
+from importlib import import_module
 from pathlib import Path
-
-import torch
 
 
 def _detach(obj):
     """The module (or tuple holding it) without its trainer, on the CPU, ready to pickle."""
+    import torch
     if isinstance(obj, tuple):
         return tuple(_detach(o) for o in obj)
     if isinstance(obj, torch.nn.Module):
@@ -23,10 +23,12 @@ def _detach(obj):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import stages
+    import torch
     job = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
-    run = {"pretrain": stages.run_pretrain, "search": stages.run_search, "retrain": stages.run_retrain}[job["stage"]]
-    out = run(job["cfg"], *job["args"])
+    if job["stage"] not in ("pretrain", "search", "retrain"):
+        raise SystemExit(f"stage={job['stage']!r} is not a training stage")
+    stage = import_module(f"nasa_lib.stages.{job['stage']}")
+    out = stage.run(stage.load(job["run"], job["params_file"]), job["run"], params_file=job["params_file"])
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         torch.save(_detach(out), job["result"])
     return 0

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..report.figures import label_points, save
-from .costtables import METRICS
+from ..dance.costtables import METRICS
+from .figures import label_points, save
 
 LABELS = {"latency_ms": "latency (ms / image)", "energy_uj": "energy (uJ / image)", "area_mm2": "area (mm^2)"}
 METHOD_STYLE = {"coexplore": ("tab:red", "o", "co-exploration (DANCE)"),

@@ -1,0 +1,199 @@
+"""Stage ``dance_coexplore@<run>``: DANCE's co-exploration of network and accelerator at every
+lambda, beside its baselines -- the sequential search (fixed reference accelerator, then the
+exhaustive best accelerator), the plain search (the ``search`` stage's network of the same space,
+read back, then the best accelerator) and, where the space is small enough, the exhaustive joint
+optimum.  Every network found is retrained for its accuracy."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from ..artifacts import DanceCoexploreResults, SearchMetrics
+from ..io import read_json, timing_path, without_timing, write_json
+from . import paths
+from .common import declare, layout_of, load_for_run, load_supernet, make_datamodule, setup_run
+from .params import PARAMS_FILE, StageParams
+
+STAGE_PARAMS = ("common", "data", "network", "search", "pretrain.epochs", "retrain.lr", "retrain.weight_decay",
+                "dance", "dance_runs.{run}")
+
+
+def declared(run: str) -> tuple[str, ...]:
+    return declare(STAGE_PARAMS, run)
+
+
+def load(run: str, params_file=PARAMS_FILE) -> StageParams:
+    return load_for_run(STAGE_PARAMS, run, "dance_runs", params_file)
+
+
+def _search_kwargs(p: StageParams) -> dict:
+    s = p.search
+    return dict(mode=s.mode, act_num=s.act_num, lr=s.lr, weight_decay=s.weight_decay, arch_lr=s.arch_lr, tau0=s.tau0,
+                tau_decay=s.tau_decay, tau_epoch_offset=p.pretrain.epochs, adder_free_ends=p.network.adder_free_ends,
+                shift_mode=p.network.shift_mode, seed=p.common.seed)
+
+
+def _build_trainer(p: StageParams, workdir: Path, stage: str, epochs: int, supernet: bool):
+    # co-exploration and its baselines run on one device (the evaluator and generator are tiny)
+    from ..nas import build_trainer
+    c = p.common
+    return build_trainer(workdir, stage, epochs, accelerator=c.accelerator, devices=1, precision=c.precision,
+                         find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches)
+
+
+def _fit_search(module, state_dict, dm, p: StageParams, workdir: Path) -> float:
+    """Train a search module from the pretrained supernet; returns the wall time in seconds."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.utilities import CombinedLoader
+    pl.seed_everything(p.common.seed, workers=True, verbose=False)
+    module.load_supernet(state_dict)
+    trainer = _build_trainer(p, workdir, module.stage_name, p.search.epochs, supernet=True)
+    t0 = time.perf_counter()
+    trainer.fit(module, train_dataloaders=CombinedLoader(dm.search_dataloaders(), "max_size_cycle"),
+                val_dataloaders=dm.val_dataloader())
+    wall = time.perf_counter() - t0
+    shutil.rmtree(workdir, ignore_errors=True)
+    return wall
+
+
+def _retrain_accuracy(arch, layout, dm, p: StageParams, workdir: Path) -> dict:
+    import pytorch_lightning as pl
+
+    from ..nas import RetrainModule
+    pl.seed_everything(p.common.seed, workers=True, verbose=False)
+    epochs = p.dance.retrain_epochs
+    module = RetrainModule(arch, layout.to_dict(), epochs, lr=p.retrain.lr, weight_decay=p.retrain.weight_decay,
+                           shift_mode=p.network.shift_mode, seed=p.common.seed)
+    trainer = _build_trainer(p, workdir, "retrain", epochs, supernet=False)
+    t0 = time.perf_counter()
+    trainer.fit(module, datamodule=dm)
+    test = trainer.test(module, datamodule=dm, verbose=False)[0]
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"test_acc": float(test["test_acc"]), "seconds": time.perf_counter() - t0}
+
+
+def _plain_search(space: str, layout, pretrain_run: str) -> dict:
+    """The pipeline's own plain search of this space (its ``search`` stage, from the same pretrained
+    supernet): its network, history and wall time, read back instead of searched again."""
+    from ..space import load_arch
+    arch_in, metrics_in = paths.arch(pretrain_run), paths.search_metrics(pretrain_run)
+    arch, arch_layout, doc = load_arch(arch_in)
+    if arch_layout.to_dict() != layout.to_dict() or doc.get("space") not in (None, space):
+        raise ValueError(f"{arch_in} was searched in space {doc.get('space')} with another layout, not for "
+                         f"{space}; rerun the search stage")
+    metrics = SearchMetrics.read(metrics_in)
+    timing = timing_path(metrics_in)
+    wall = read_json(timing)["wall_s"] if timing.exists() else float("nan")
+    return {"arch": arch, "history": metrics.history, "wall_s": wall, "metrics_in": metrics_in}
+
+
+def run(p: StageParams, run: str) -> dict:
+    """Co-exploration and the baselines at every lambda; returns the results with their timing."""
+    import pytorch_lightning as pl
+
+    from ..dance import (CoExploreModule, CostTables, best_design, enumerate_architectures, joint_optimum,
+                         load_evaluator, matched_accuracy_comparison, supernet_accuracy)
+    from ..dance.baselines import space_size
+    from ..dance.dataset import check_same_problem
+    setup_run(p)
+    spec, d = p.dance_runs[run], p.dance
+    space = spec.space
+    dm = make_datamodule(p)
+    layout = layout_of(p, dm)
+    plain_search = _plain_search(space, layout, spec.pretrain_run)
+    dm.setup()
+    tables = CostTables(space, layout, spec.design_space, p.network.adder_free_ends, workers=d.workers)
+    evaluator_in = paths.dance_evaluator(run)
+    evaluator, ev_meta, ev_report = load_evaluator(evaluator_in)
+    check_same_problem(ev_meta, tables, f"evaluator {evaluator_in}")
+    state = load_supernet(paths.supernet(spec.pretrain_run), space, layout)
+    kw = _search_kwargs(p)
+    cost, ds = d.cost, tables.ds
+    root = Path(p.common.checkpoint_root) / "dance_coexplore" / run
+    runs, timing = [], {"tables_seconds": tables.build_seconds, "runs": []}
+
+    def record(method, lam, history, wall, pair, hw_seconds=0.0):
+        entry = {"method": method, "lam": lam, "arch": pair["arch"], "design": pair["design"],
+                 "exact": pair["exact"], "cost": cost, "cost_value": pair["cost_value"],
+                 "edap": pair["exact"]["edap"], "supernet_val_acc": history[-1].get("val_acc"),
+                 "history": without_timing(history)}
+        runs.append(entry)
+        timing["runs"].append({"method": method, "lam": lam, "search_seconds": wall, "hw_search_seconds": hw_seconds,
+                               "total_seconds": wall + hw_seconds})
+        print(f"[dance] {method} lam={lam}: {cost}={pair['cost_value']:.4g}, EDAP={pair['exact']['edap']:.4g}, "
+              f"design={pair['design']}  ({wall + hw_seconds:.1f} s)", flush=True)
+
+    for lam in d.lambdas:
+        common = dict(tables=tables, evaluator=evaluator, evaluator_meta=ev_meta, cost=cost, lam=lam,
+                      generator_hidden=d.generator_hidden, generator_lr=d.generator_lr, hw_tau=d.hw_tau,
+                      straight_through=d.straight_through, cost_form=d.cost_form, arch_input=d.arch_input, **kw)
+        pl.seed_everything(p.common.seed, workers=True, verbose=False)    # every module starts from the same state
+        co = CoExploreModule(space, layout.to_dict(), p.search.epochs, **common)
+        wall = _fit_search(co, state, dm, p, root / f"co_{lam}")
+        record("coexplore", lam, co.history, wall, co.derived_pair())
+        # diagnostic: how far the generated accelerator is from the best one for the same network
+        best = best_design(tables, co.derived_arch(), cost)
+        timing["runs"][-1]["best_design_seconds"] = best.pop("seconds")    # wall time: timing, not metrics
+        runs[-1]["best_design_for_network"] = best
+        runs[-1]["generator_gap"] = runs[-1]["cost_value"] / runs[-1]["best_design_for_network"]["cost_value"]
+        pl.seed_everything(p.common.seed, workers=True, verbose=False)
+        seq = CoExploreModule(space, layout.to_dict(), p.search.epochs, fixed_design=ds.reference_index, **common)
+        wall = _fit_search(seq, state, dm, p, root / f"seq_{lam}")
+        pair = best_design(tables, seq.derived_arch(), cost)
+        record("sequential", lam, seq.history, wall, pair, pair["seconds"])
+    # the plain search is the search stage's: the same supernet, data, seed and search settings
+    # (on one CPU process it finds the very network a search here would), so it is not run again
+    pair = best_design(tables, plain_search["arch"], cost)
+    record("plain+hw", p.search.hw_weight, plain_search["history"], plain_search["wall_s"], pair, pair["seconds"])
+    timing["runs"][-1]["search_source"] = plain_search["metrics_in"]
+    # accuracy of every network found: retrained from scratch, or the supernet's estimate
+    cache = {}
+    for entry, t in zip(runs, timing["runs"]):
+        key = tuple(entry["arch"])
+        if d.retrain_epochs > 0:
+            if key not in cache:
+                cache[key] = _retrain_accuracy(entry["arch"], layout, dm, p, root / "retrain")
+            entry["accuracy"] = 100 * cache[key]["test_acc"]
+            entry["accuracy_source"] = f"test accuracy after {d.retrain_epochs} retraining epochs"
+            t["retrain_seconds"] = cache[key]["seconds"]
+        else:
+            entry["accuracy"] = 100 * (entry["supernet_val_acc"] or 0.0)
+            entry["accuracy_source"] = "validation accuracy with the supernet's weights"
+
+    n_archs = space_size(tables.candidates)
+    if 0 < n_archs <= d.joint_max_archs:
+        from ..space import Supernet
+        net = Supernet(space, layout, p.network.adder_free_ends, shift_mode=p.network.shift_mode)
+        net.load_state_dict(state)
+        t0 = time.perf_counter()
+        archs = enumerate_architectures(tables.candidates, d.joint_max_archs)
+        acc = supernet_accuracy(net, tables.candidates, archs, dm.val_dataloader())
+        joint = joint_optimum(tables, archs, acc, cost)
+        timing["joint_seconds"] = time.perf_counter() - t0
+    else:
+        joint = {"skipped": f"{n_archs} architectures in the space, more than joint_max_archs="
+                            f"{d.joint_max_archs}"}
+
+    co_pts = [r for r in runs if r["method"] == "coexplore"]
+    seq_pts = [r for r in runs if r["method"] == "sequential"]
+    results = DanceCoexploreResults(
+        run=run, space=space, design_space=ds.describe(), cost=cost, lambdas=d.lambdas,
+        evaluator_mape_percent=ev_report.get("mape_percent", {}).get("test"), runs=runs, joint=joint,
+        matched=matched_accuracy_comparison(co_pts, seq_pts, d.matched_tolerance, "edap"),
+        reference_design=ds.point(ds.reference_index))
+    results.write(paths.dance_results(run))
+    results.metrics().write(paths.dance_metrics("coexplore", run))
+    write_json(timing_path(paths.dance_metrics("coexplore", run)), timing)
+    return results.to_dict() | {"timing": timing}
+
+
+def one_time_costs(run: str) -> dict:
+    """Wall times of the one-time costs of co-exploration (data set, evaluator), where recorded."""
+    one_time = {}
+    for name, kind in (("data set", "dataset"), ("evaluator", "evaluator")):
+        timing = timing_path(paths.dance_metrics(kind, run))
+        if timing.exists():
+            t = read_json(timing)
+            one_time[name] = t["train_seconds"] if kind == "evaluator" else t["generate_seconds"] + t["tables_seconds"]
+    return one_time

@@ -1,0 +1,86 @@
+"""Stages ``retrain@<run>`` (the searched network) and ``retrain_baseline@<name>`` (a fixed
+baseline in the same layout): training from scratch with the retrain recipe, one test evaluation.
+Writes the weights, the layer specs the hardware model costs, and the metrics."""
+from __future__ import annotations
+
+import time
+
+from ..artifacts import RetrainMetrics
+from ..io import save_torch, without_timing, write_timing
+from . import paths
+from .common import checkpoint_dir, declare, finish, layout_of, make_datamodule, setup_run, trainer
+from .launch import launch, needs_script_launch
+from .params import PARAMS_FILE, BaselineName, StageParams, baseline_key, stage_params
+
+STAGE_PARAMS = ("common", "data", "network", "retrain", "runs.{run}")
+BASELINE_STAGE_PARAMS = ("common", "data", "network", "retrain")
+
+
+def declared(run: str, baseline: bool = False) -> tuple[str, ...]:
+    return BASELINE_STAGE_PARAMS if baseline else declare(STAGE_PARAMS, run)
+
+
+def load(run: str, params_file=PARAMS_FILE, baseline: bool | None = None) -> StageParams:
+    """The params of ``retrain@<run>``, or of ``retrain_baseline@<run>`` when ``run`` is a
+    baseline name (``baseline=None``: decided by the name)."""
+    if baseline is None:
+        baseline = _is_baseline(run)
+    if baseline:
+        BaselineName().check("baselines", run)
+    p = stage_params(declared(run, baseline), params_file)
+    if not baseline and run not in p.runs:
+        raise ValueError(f"run {run!r} is not in params.yaml's runs ({', '.join(p.runs) or 'none'})")
+    p.is_baseline = baseline
+    return p
+
+
+def _is_baseline(run: str) -> bool:
+    try:
+        baseline_key(run)
+        return True
+    except KeyError:
+        return False
+
+
+def resolve_arch(run: str, baseline: bool, layout) -> list[str]:
+    from ..space import baseline_arch, load_arch
+    if baseline:
+        return baseline_arch(baseline_key(run), layout)
+    arch, arch_layout, _ = load_arch(paths.arch(run))
+    if arch_layout != layout:
+        raise ValueError(f"{paths.arch(run)} was searched with another layout; rerun the search stage")
+    return arch
+
+
+def run(p: StageParams, run: str, params_file=PARAMS_FILE):
+    """Retrain; returns (the trained :class:`~nasa_lib.nas.RetrainModule`, its metrics dict)."""
+    if needs_script_launch(p):      # GPU DDP from a notebook: Lightning's script launcher
+        return launch("retrain", run, params_file)
+    from ..layerspec import save_specs
+    from ..nas import RetrainModule, fit_resumable
+    setup_run(p)
+    r, net = p.retrain, p.network
+    dm = make_datamodule(p, batch_size=r.batch_size, augment=r.augment)
+    layout = layout_of(p, dm)
+    baseline = getattr(p, "is_baseline", False)
+    arch = resolve_arch(run, baseline, layout)
+    milestones = tuple(int(m) for m in (r.milestones or "").split(",") if m.strip())
+    module = RetrainModule(arch, layout.to_dict(), r.epochs, lr=r.lr, weight_decay=r.weight_decay,
+                           schedule=r.schedule, milestones=milestones, label_smoothing=r.label_smoothing,
+                           quantize=r.quantize, shift_mode=net.shift_mode, seed=p.common.seed)
+    ckpt_dir = checkpoint_dir(p, "retrain", run, declared(run, baseline))
+    tr = trainer(p, ckpt_dir, "retrain", r.epochs, supernet=False)
+    t0 = time.perf_counter()
+    fit_resumable(tr, module, ckpt_dir, datamodule=dm)
+    wall = time.perf_counter() - t0
+    test = tr.test(module, datamodule=dm, verbose=False)[0]
+    metrics = RetrainMetrics(run=run, arch_source="baseline" if baseline else "search", arch=arch,
+                             test_acc=float(test["test_acc"]), final_val_acc=module.history[-1].get("val_acc"),
+                             epochs=r.epochs, **module.network_summary(), history=without_timing(module.history))
+    if tr.global_rank == 0:
+        save_torch(paths.model(run), {"state_dict": module.net.state_dict(), "arch": arch, "layout": layout.to_dict()})
+        save_specs(module.net.layer_specs(batch=1), paths.layer_specs(run))
+        metrics.write(paths.retrain_metrics(run))
+        write_timing(paths.retrain_metrics(run), wall, module.history)
+    finish(tr, ckpt_dir)
+    return module, metrics.to_dict()
