@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Set up, then run the whole DVC pipeline on the embedded default profile (params.yaml).
-## The bundled MNIST-5k is materialised byte for byte first (data.dvc pins those bytes).
+## The bundled MNIST-5k is materialised byte for byte first (data.dvc pins those bytes), then
+## params.yaml's data set is checked against its pinned checksums before DVC touches anything:
+## dvc repro would otherwise re-save data.dvc from changed data before any stage runs.
 repro: setup
 	test -e data/mnist5k || $(PY) -m nasa_lib.data.materialize --dataset mnist5k --out data/mnist5k
+	$(PY) -m nasa_lib.stages.data --check
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
 ## Set up, then run the test suite (CPU, offline; GPU tests skip without a GPU).

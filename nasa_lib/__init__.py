@@ -3,6 +3,14 @@ run them (NASA, ICCAD'22; DANCE, DAC'21).  Layers, imports pointing down: ``io``
 ``opkinds``, ``artifacts``; ``ops``, ``hw``, ``data``; ``space``; ``nas``, ``dance``; ``report``;
 ``stages`` on top (``tests/test_layering.py`` holds the rules)."""
 import os as _os
+import sys as _sys
+
+if _os.environ.get("NASA_LIB_DIE_WITH_PARENT") and _sys.platform.startswith("linux"):
+    # a stage's kernel (and its DDP children) end with the process that started them, so a killed
+    # stage leaves no training process behind that could write outputs later (PR_SET_PDEATHSIG)
+    import ctypes as _ctypes
+    import signal as _signal
+    _ctypes.CDLL(None, use_errno=True).prctl(1, int(_signal.SIGKILL), 0, 0, 0)
 
 if _os.environ.get("NASA_LIB_TRACE_FILE"):      # the dependency test's file trace (off by default)
     from ._trace import install as _install

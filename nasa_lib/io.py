@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 from pathlib import Path
 
 # history keys that are wall-clock measurements: kept out of metrics files, written to timing files
@@ -39,6 +41,42 @@ def save_torch(path, obj) -> None:
     """``torch.save`` atomically."""
     import torch        # the bottom layer stays importable without PyTorch
     _replace(path, lambda tmp: torch.save(obj, tmp))
+
+
+def load_torch(path):
+    """A tensor file written by :func:`save_torch`, on the CPU, read as data only.
+
+    ``weights_only=True`` rebuilds tensors, dicts, lists, tuples, strings and numbers and refuses
+    every other pickled global, so a checkpoint pulled from a shared DVC remote cannot run code
+    when it is loaded.  A file holding anything else, or not a weights file at all, is a one-line
+    ``ValueError`` naming it and the stage to rerun.
+    """
+    import torch        # the bottom layer stays importable without PyTorch
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path} is missing: run the stage that writes it first") from None
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path} holds something other than tensors and plain data "
+                         f"({_refusal_reason(err)}); it was not loaded and nothing in it was run: "
+                         f"rerun the stage that writes it") from None
+    except Exception as err:     # truncated zip, foreign format, ...: whatever torch raises
+        first_line = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{path} is not a plain weights file ({type(err).__name__}: {first_line}); "
+                         f"nothing in it was run: rerun the stage that writes it") from None
+
+
+def _refusal_reason(err: Exception) -> str:
+    """The useful part of PyTorch's several-paragraph weights-only refusal, on one line."""
+    text = str(err)
+    refused = re.search(r"GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"refused global {refused.group(1)}"
+    # torch's message: a paragraph of advice, then the unpickler's own reason, then a docs link
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    reason = paragraphs[1] if len(paragraphs) > 1 else (paragraphs[0] if paragraphs else type(err).__name__)
+    return reason[:200]
 
 
 def without_timing(history: list[dict]) -> list[dict]:

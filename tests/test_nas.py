@@ -161,14 +161,43 @@ def test_non_finite_loss_stops_with_the_step(tmp_path):
         trainer.fit(module, train_dataloaders=bad)
 
 
-def retrain(tmp_path, epochs, arch):
+def retrain(tmp_path, epochs, arch, callbacks=()):
     pl.seed_everything(0)
     data = build_datamodule("synthetic", n_train=60, n_test=12, channels=1, image_size=8, num_classes=3,
                             batch_size=8, augment="crop_flip", seed=3)
     module = RetrainModule(arch, LAYOUT_D, epochs=3, lr=0.05)
     trainer = build_trainer(tmp_path, "retrain", epochs)
+    trainer.callbacks.extend(callbacks)
     fit_resumable(trainer, module, tmp_path, datamodule=data)
     return module, trainer
+
+
+class InterruptDuringEpoch(pl.Callback):
+    """Ctrl-C in the middle of epoch ``epoch`` (0-based), after its second batch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == 1:
+            raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_mid_epoch_resumes_from_its_last_finished_epoch(tmp_path, capsys):
+    """The checkpoint is written after every epoch, not only at the end of fit: Ctrl-C in the middle
+    of epoch 3 leaves epoch 2's checkpoint, and the resumed run ends exactly where an
+    uninterrupted one does."""
+    arch = ["shift_k3_e3", "add_k3_e1", "k5_e1", "skip", "add_k3_e3", "shift_k5_e1", "k3_e6"][: LAYOUT.num_layers]
+    full, _ = retrain(tmp_path / "full", 3, arch)
+    with pytest.raises((KeyboardInterrupt, SystemExit)):
+        retrain(tmp_path / "cut", 3, arch, callbacks=[InterruptDuringEpoch(2)])
+    assert torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 1
+    capsys.readouterr()
+    resumed, _ = retrain(tmp_path / "cut", 3, arch)
+    assert "resuming retrain after epoch 2 of 3" in capsys.readouterr().out
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in full.history]
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_interrupted_retraining_resumes_to_the_same_metrics(tmp_path):

@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..io import load_torch
 from .costtables import METRICS
 from .dataset import DanceDataset, arch_encoding
 from .design_space import DesignSpace
@@ -228,7 +229,7 @@ def load_evaluator(path) -> tuple:
     """(Evaluator in eval mode, the problem meta it was trained for, its training report)."""
     if not Path(path).exists():
         raise ValueError(f"evaluator {str(path)!r} does not exist; run the dance_evaluator stage first")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = load_torch(path)     # data only: an evaluator from a shared remote cannot run code
     ev = Evaluator(**blob["config"])
     ev.load_state_dict(blob["state_dict"])
     return ev.eval(), blob["meta"], blob.get("report", {})

@@ -11,6 +11,12 @@ publish (and torchvision checks) are md5, so a pinned table may hold either kind
 * ``"folder"``: the ``checksums.json`` written beside the files by the suite's own writers
   (synthetic CIFAR archives, for instance);
 * ``"off"``: no check (the files must still exist).
+
+A mismatch against the pinned values means the bytes are corrupted or changed: the error names the
+file and both digests and says how to restore the pinned bytes (``how_to_restore``).  It suggests
+``verify="folder"`` only where the caller allows it (the suite's synthetic CIFAR archives) and the
+file still agrees with the ``checksums.json`` beside it, i.e. the folder is intact but is not the
+pinned data set; corruption is never answered with "check against something else".
 """
 from __future__ import annotations
 
@@ -30,7 +36,12 @@ class DataFolderError(FileNotFoundError):
 
 
 class ChecksumMismatchError(ValueError):
-    """A data file's bytes differ from the digest it was checked against."""
+    """A data file's bytes differ from the digest it was checked against (``filename``: its name
+    in the folder)."""
+
+    def __init__(self, message: str, filename: str | None = None):
+        super().__init__(message)
+        self.filename = filename
 
 
 def validate_verify(verify: str) -> str:
@@ -108,24 +119,46 @@ def verify_checksums(folder: str | Path, expected: Mapping[str, str], *, dataset
         if found != want:
             suffix = f" ({hint})" if hint else ""
             raise ChecksumMismatchError(
-                f"{dataset}: checksum mismatch for {path}: expected {want}, found {found}{suffix}")
+                f"{dataset}: checksum mismatch for {path}: expected {want}, found {found}{suffix}",
+                filename=name)
+
+
+def _agrees_with_folder_record(folder: Path, name: str) -> bool:
+    """Whether ``folder/name`` matches its entry in the ``checksums.json`` beside it."""
+    try:
+        recorded = read_checksums(folder, dataset="")
+    except (DataFolderError, ValueError):
+        return False
+    want = recorded.get(name)
+    return isinstance(want, str) and file_digest(folder / name, want.split(":", 1)[0]) == want
 
 
 def check_folder(folder: str | Path, filenames: Iterable[str], *, dataset: str, verify: str,
-                 pinned: Mapping[str, str], how_to_get: str) -> Path:
-    """Existence check, then the checksum check chosen by ``verify``; returns the folder."""
+                 pinned: Mapping[str, str], how_to_get: str, how_to_restore: str = "",
+                 folder_mode_hint: bool = False) -> Path:
+    """Existence check, then the checksum check chosen by ``verify``; returns the folder.
+
+    ``how_to_restore`` ends a pinned mismatch's message.  With ``folder_mode_hint`` (data sets the
+    suite can also write itself), a file that fails its pin but matches the folder's own
+    ``checksums.json`` gets the ``verify='folder'`` hint instead.
+    """
     validate_verify(verify)
     filenames = list(filenames)
     folder = require_files(folder, filenames, dataset=dataset, how_to_get=how_to_get)
     if verify == "off":
         return folder
     if verify == "pinned":
-        hint = ""
-        if (folder / CHECKSUMS_FILE).is_file():
-            hint = ("this folder carries its own checksums.json, as the suite's writers make it: "
-                    "pass verify='folder' to check against that")
-        verify_checksums(folder, {name: pinned[name] for name in filenames}, dataset=dataset,
-                         hint=hint)
+        try:
+            verify_checksums(folder, {name: pinned[name] for name in filenames}, dataset=dataset)
+        except ChecksumMismatchError as error:
+            name = error.filename
+            if folder_mode_hint and name and _agrees_with_folder_record(folder, name):
+                hint = ("this folder is intact by its own checksums.json, as the suite's writers "
+                        "make it, but it is not the pinned data set: pass verify='folder' to "
+                        "check against that")
+            else:
+                hint = how_to_restore or how_to_get
+            raise ChecksumMismatchError(f"{error} ({hint})", filename=name) from None
     else:
         recorded = read_checksums(folder, dataset=dataset)
         absent = [name for name in filenames if name not in recorded]

@@ -43,15 +43,27 @@ class CifarDataModule(ImageDataModule):
         if self.download and not all((folder / name).is_file() for name in layout.files):
             download_cifar(self.data_dir, self.kind)
 
-    def load_arrays(self) -> ImageArrays:
+    def check_files(self):
+        """The existence and checksum checks of ``verify``, without reading the batches."""
         layout = cifar_layout(self.kind)
-        self.prepare_data()
         how = (f"provide the extracted official archive there, pass download=True on an online "
                f"machine, or write a synthetic one with 'python -m "
                f"nasa_lib.data.make_synthetic_cifar --root {self.data_dir} --kind {self.kind}' "
                f"(then verify='folder')")
-        folder = check_folder(self._folder(), layout.files, dataset=self.name,
-                              verify=self.verify, pinned=layout.pinned, how_to_get=how)
+        folder = self._folder()
+        restore = (f"the data differs from the official {self.kind} release (corrupted or "
+                   f"changed): restore it by extracting the official archive into "
+                   f"{self.data_dir} again (rm -rf {folder} first; download=True fetches it on "
+                   f"an online machine), or with 'dvc pull data.dvc' / 'dvc checkout data.dvc' "
+                   f"where a DVC remote or cache holds the pinned data; do not re-pin it unless "
+                   f"you mean to change the data set")
+        return check_folder(folder, layout.files, dataset=self.name, verify=self.verify,
+                            pinned=layout.pinned, how_to_get=how, how_to_restore=restore,
+                            folder_mode_hint=True)
+
+    def load_arrays(self) -> ImageArrays:
+        self.prepare_data()
+        folder = self.check_files()
         arrays = []
         for split in ("train", "test"):
             images, labels = read_cifar_split(folder, self.kind, split)

@@ -11,6 +11,7 @@ torchvision is not importable on the CPU machines, so nothing here imports it.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
@@ -113,9 +114,47 @@ def _normalise_keys(obj):
             for key, value in obj.items()}
 
 
+try:                                    # numpy 2 (numpy 1 has only numpy.core)
+    from numpy._core.multiarray import _reconstruct as _ndarray_reconstruct
+except ImportError:
+    from numpy.core.multiarray import _reconstruct as _ndarray_reconstruct
+
+# Every global a CIFAR batch file may name, resolved here rather than imported by name from the
+# file.  The official archives (Python 2 cPickle, numpy 1) and this module's writer (protocol 4,
+# numpy 2) hold dicts, lists, ints and bytes, which need no global, and one uint8 array, pickled as
+# ``_reconstruct(ndarray, ...)`` with a ``dtype``; a pickle of protocol 0-2 written by Python 3
+# spells the array's bytes as ``_codecs.encode(str, "latin1")``.  Nothing else is ever needed.
+_CIFAR_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _ndarray_reconstruct,   # official files, numpy 1
+    ("numpy._core.multiarray", "_reconstruct"): _ndarray_reconstruct,  # numpy 2 writers (ours)
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,                               # bytes in protocols 0-2
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds only what CIFAR's format holds, so a batch file from elsewhere
+    cannot run code: any other global is refused before anything is called."""
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _CIFAR_PICKLE_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}") from None
+
+
 def _load_pickle(path: Path) -> dict:
     with open(path, "rb") as handle:
-        return _normalise_keys(pickle.load(handle, encoding="bytes"))
+        try:
+            entry = _CifarUnpickler(handle, encoding="bytes").load()
+        except pickle.UnpicklingError as err:
+            raise ValueError(f"{path} is not a CIFAR batch file in the python format ({err}); it "
+                             f"was not loaded and nothing in it was run") from None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path} is not a CIFAR batch file in the python format (it holds a "
+                         f"{type(entry).__name__}, not a dict)")
+    return _normalise_keys(entry)
 
 
 def read_cifar_file(path: str | Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:

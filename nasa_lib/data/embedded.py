@@ -87,21 +87,43 @@ def materialize_digits(out_dir: str | Path, check: bool = True) -> Path:
     return _materialize(out_dir, *digits_arrays(), DIGITS_PINNED, "digits", check)
 
 
+def restore_command(dataset: str, data_dir: str | Path) -> str:
+    """The shell command that writes the pinned bytes of ``dataset`` into ``data_dir`` again."""
+    return (f"rm -rf {data_dir} && python -m nasa_lib.data.materialize --dataset {dataset} "
+            f"--out {data_dir}")
+
+
+def restore_advice(dataset: str, data_dir: str | Path) -> str:
+    """One clause for a pinned mismatch: the bytes are corrupted or changed; how to get them back."""
+    return (f"the data differs from the pinned bytes (corrupted or changed): restore it with "
+            f"'{restore_command(dataset, data_dir)}', or with 'dvc checkout data.dvc' where a DVC "
+            f"cache or remote holds the pinned data; do not re-pin it (dvc commit / dvc add / "
+            f"git add data.dvc) unless you mean to change the data set")
+
+
 class _NpyFolderDataModule(ImageDataModule):
     """A folder of ``images.npy`` + ``labels.npy`` with no official test split."""
 
     pinned: dict[str, str] = {}
     expected_count = 0
 
-    def load_arrays(self) -> ImageArrays:
+    def check_files(self) -> Path:
+        """The existence and checksum checks of ``verify``, without reading the arrays."""
         if self.data_dir is None:
             raise ValueError(f"data_dir is required for {self.name}: the folder that "
                              f"materialize_{self.name}(data_dir) writes")
         how = (f"write it with nasa_lib.data.materialize_{self.name}('{self.data_dir}') or "
                f"'python -m nasa_lib.data.materialize --dataset {self.name} --out "
                f"{self.data_dir}'")
-        folder = check_folder(self.data_dir, NPY_FILES, dataset=self.name, verify=self.verify,
-                              pinned=self.pinned, how_to_get=how)
+        return check_folder(self.data_dir, NPY_FILES, dataset=self.name, verify=self.verify,
+                            pinned=self.pinned, how_to_get=how,
+                            how_to_restore=restore_advice(self.name, self.data_dir))
+
+    def load_arrays(self) -> ImageArrays:
+        if self.data_dir is None:
+            raise ValueError(f"data_dir is required for {self.name}: the folder that "
+                             f"materialize_{self.name}(data_dir) writes")
+        folder = self.check_files()
         images = np.load(folder / IMAGES_FILE, allow_pickle=False)
         labels = np.load(folder / LABELS_FILE, allow_pickle=False)
         shape = (self.image_size, self.image_size)

@@ -1,18 +1,48 @@
 """Building Lightning trainers the same way for every stage: checkpoints, resume, devices, and
 no progress bars (each module prints one line per epoch, so executed notebooks and
-CI logs stay small)."""
+CI logs stay small).
+
+Checkpoints: ``out_dir/checkpoints/last.ckpt`` after every epoch (:class:`EpochCheckpoint`, written
+atomically), so a stage killed in any way -- Ctrl-C, SIGTERM, SIGKILL, a crash -- resumes from its
+last finished epoch with the result an uninterrupted run gives.  Nothing is saved mid-epoch: the
+data order inside an epoch is not part of a checkpoint, so a mid-epoch state could not be resumed
+exactly.  Lightning's ``ModelCheckpoint(save_last=True, save_top_k=0)`` wrote nothing before the end
+of ``fit`` (Lightning 2.6), which is why the suite has its own callback."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import Checkpoint
 from pytorch_lightning.strategies import DDPStrategy
 
 ACCELERATORS = ("cpu", "gpu", "auto")
+
+
+class EpochCheckpoint(Checkpoint):
+    """``<dirpath>/last.ckpt`` after every training epoch (after its validation), written to a
+    temporary file and renamed, so a kill during the write leaves the previous epoch's intact.
+
+    A ``Checkpoint`` subclass so that Lightning calls it after the module's own
+    ``on_train_epoch_end`` (which records the epoch's history) and adds no ModelCheckpoint of its own."""
+
+    def __init__(self, dirpath):
+        self.dirpath = Path(dirpath)
+
+    def on_train_epoch_end(self, trainer, module):
+        final = self.dirpath / "last.ckpt"
+        tmp = self.dirpath / "last.ckpt.tmp"
+        if trainer.is_global_zero:
+            self.dirpath.mkdir(parents=True, exist_ok=True)
+        trainer.strategy.barrier()
+        trainer.save_checkpoint(tmp)          # every rank takes part; rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(tmp, final)
+        trainer.strategy.barrier()
 
 
 def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu", devices: int = 1,
@@ -43,7 +73,7 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
                                start_method="fork" if _IS_INTERACTIVE or "ipykernel" in sys.modules else "popen")
     else:
         strategy = "auto"
-    ckpt = ModelCheckpoint(dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0, every_n_epochs=1)
+    ckpt = EpochCheckpoint(Path(out_dir) / "checkpoints")
     return pl.Trainer(
         default_root_dir=str(out_dir), max_epochs=max_epochs, accelerator=accelerator, devices=devices,
         strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1 and accelerator != "cpu",
@@ -58,11 +88,24 @@ def last_checkpoint(out_dir) -> str | None:
     return str(path) if path.exists() else None
 
 
-def fit_resumable(trainer: pl.Trainer, module: pl.LightningModule, out_dir, **fit_kwargs) -> None:
-    """``trainer.fit`` that resumes from ``out_dir/checkpoints/last.ckpt`` when one exists."""
+def resume_line(ckpt: str, stage: str, max_epochs: int) -> str:
+    """``resuming <stage> after epoch 2 of 5 (from <checkpoint>)``: the one line a resumed stage says."""
+    import torch
+    # the suite's own checkpoint of this very stage, written by this process's predecessor
+    done = int(torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"]) + 1
+    return f"resuming {stage} after epoch {done} of {max_epochs} (from {ckpt})"
+
+
+def fit_resumable(trainer: pl.Trainer, module: pl.LightningModule, out_dir, label: str | None = None,
+                  **fit_kwargs) -> None:
+    """``trainer.fit`` that resumes from ``out_dir/checkpoints/last.ckpt`` when one exists, saying so
+    in one line (in the notebook, and on the terminal that runs ``dvc repro``)."""
     ckpt = last_checkpoint(out_dir)
     if ckpt and trainer.global_rank == 0:
-        print(f"resuming from {ckpt}", flush=True)
+        line = resume_line(ckpt, label or getattr(module, "stage_name", "training"), trainer.max_epochs)
+        print(line, flush=True)
+        if sys.__stderr__ is not None and sys.__stderr__ is not sys.stderr:     # inside a notebook kernel
+            print(line, file=sys.__stderr__, flush=True)
     trainer.fit(module, ckpt_path=ckpt, **fit_kwargs)
     # Forked or spawned DDP workers hand back only the weights; the histories a module keeps
     # beside them (saved in every checkpoint) come back from the last checkpoint.

@@ -15,6 +15,7 @@ import matplotlib.ticker
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..io import load_torch  # noqa: E402
 from ..opkinds import OP_KINDS, kinds_with_layer_op, op_kind  # noqa: E402
 from ..ops.registry import get_op  # noqa: E402
 from .claims import is_mult_only  # noqa: E402
@@ -236,11 +237,10 @@ def fig_weight_distributions(out: PipelineOutputs):
     pick = pick_weight_pair(out)
     if pick is None:
         return None
-    import torch
     net, blocks, twin = pick
-    state = torch.load(out.checkpoints[net], map_location="cpu", weights_only=False)["state_dict"]
+    state = load_torch(out.checkpoints[net])["state_dict"]
     arch = out.retrain[net].doc["arch"]
-    twin_state = (torch.load(out.checkpoints[twin], map_location="cpu", weights_only=False)["state_dict"]
+    twin_state = (load_torch(out.checkpoints[twin])["state_dict"]
                   if twin else None)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained")
     for ax, part in zip(axes, PARTS):

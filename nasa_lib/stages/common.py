@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ..io import load_torch
 from .params import PARAMS_FILE, StageParams, stage_params
 
 DATA_KEYS = ("data_dir", "batch_size", "eval_batch_size", "num_workers", "val_fraction", "test_fraction",
@@ -87,16 +88,27 @@ def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bo
                          find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches)
 
 
-def finish(trainer, ckpt_dir: Path) -> None:
-    """A finished stage deletes its checkpoints (rank 0)."""
-    if trainer.global_rank == 0:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
+def finish(trainer, ckpt_dir: Path, root) -> None:
+    """The one rule for checkpoints: a stage that finished deletes its checkpoint folder, and every
+    folder up to ``root`` (``common.checkpoint_root``, itself included) that this leaves empty; an
+    interrupted stage keeps its folder, and the next ``dvc repro`` resumes from it (rank 0)."""
+    if trainer.global_rank != 0:
+        return
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    root, folder = Path(root).resolve(), Path(ckpt_dir).resolve().parent
+    while True:
+        try:
+            folder.rmdir()              # only when empty
+        except OSError:
+            break
+        if folder == root or root not in folder.parents:
+            break
+        folder = folder.parent
 
 
 def load_supernet(path, space: str, layout) -> dict:
     """The pretrained supernet's state dict, checked against the space and layout it must match."""
-    import torch
-    pretrained = torch.load(path, map_location="cpu", weights_only=False)
+    pretrained = load_torch(path)   # data only: a supernet from a shared remote cannot run code
     if pretrained["layout"] != layout.to_dict() or pretrained["space"] != space:
         raise ValueError(f"{path} was pretrained for space {pretrained['space']} with another layout; "
                          f"rerun the pretrain stage")

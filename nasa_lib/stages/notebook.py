@@ -8,6 +8,13 @@ stages).  The only parameter a stage passes is its run's name (``-p run Hybrid-A
 value comes from ``params.yaml``, which the notebook's stage module reads.  A failing notebook
 still leaves OUTPUT with the traceback (papermill writes it), gets no HTML copy, and exits 1.
 
+The runner owns the stage process's threads: the kernel starts with ``OMP_NUM_THREADS``,
+``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` set to ``common.num_threads`` (PyTorch's intra-op
+pool, the adder kernels' OpenMP, which follow it, and NumPy's BLAS), so nothing in the stage
+starts a thread per core beside them.  The kernel dies with the runner (``NASA_LIB_DIE_WITH_PARENT``),
+so a stage killed in any way leaves no training process behind.  Ctrl-C (SIGINT) or SIGTERM ends
+the stage with one line naming it, where its checkpoint is and how to resume.
+
 With ``NASA_LIB_TRACE_DIR`` set, the kernel records every file it opens in
 ``<dir>/<stage>.txt`` (:mod:`nasa_lib._trace`; the dependency test uses it).
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -33,6 +41,38 @@ def _value(text: str):
         except ValueError:
             pass
     return text
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _stage_environment() -> str:
+    """What the kernel inherits: the thread count of params.yaml's ``common.num_threads`` (read
+    without importing the library's heavier modules) and the die-with-parent switch.  Returns
+    ``common.checkpoint_root``."""
+    from .params import PARAMS_FILE, ParamsError, load_params
+    try:
+        common = load_params(PARAMS_FILE, check=["common.num_threads", "common.checkpoint_root"]).common
+    except ParamsError:
+        common = None           # the stage itself reports the problem, in one line
+    if common is not None:
+        for name in THREAD_VARIABLES:
+            os.environ[name] = str(common.num_threads)
+    os.environ["NASA_LIB_DIE_WITH_PARENT"] = "1"
+    return common.checkpoint_root if common is not None else "checkpoints"
+
+
+def interrupted_line(output: Path, checkpoint_root="checkpoints") -> str:
+    """The one line of a stage ended by Ctrl-C or SIGTERM."""
+    stage, _, run = output.stem.partition("@")
+    folders = sorted(Path(checkpoint_root, stage, run).glob("*")) if run else []
+    where = (f"its last finished epoch is kept in {folders[-1]}" if folders
+             else "no epoch had finished, so nothing is kept")
+    return f"interrupted: {output.stem} ({where}); `dvc repro` runs it again and resumes from there"
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +99,20 @@ def main(argv: list[str] | None = None) -> int:
         trace_dir = Path(os.environ["NASA_LIB_TRACE_DIR"])
         trace_dir.mkdir(parents=True, exist_ok=True)
         os.environ["NASA_LIB_TRACE_FILE"] = str(trace_dir / f"{out.stem}.txt")
+    checkpoint_root = _stage_environment()
+    signal.signal(signal.SIGTERM, _raise_interrupt)       # SIGTERM ends the stage as Ctrl-C does
     try:
         papermill.execute_notebook(args.notebook, str(out), parameters=params, kernel_name=args.kernel,
                                    progress_bar=False)
+    except KeyboardInterrupt:           # the kernel is shut down on the way out (nbclient)
+        print(interrupted_line(out, checkpoint_root), file=sys.stderr, flush=True)
+        return 130
     except PapermillExecutionError as err:
-        print(f"{args.notebook} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
-              f"(the executed notebook with the traceback: {out})", file=sys.stderr)
+        if err.ename == "KeyboardInterrupt":
+            print(interrupted_line(out, checkpoint_root), file=sys.stderr, flush=True)
+            return 130
+        print(f"(the executed notebook with the traceback: {out})\n"
+              f"{args.notebook} failed in cell {err.exec_count}: {err.ename}: {err.evalue}", file=sys.stderr)
         return 1
     from nbconvert import HTMLExporter
     html, _ = HTMLExporter().from_filename(str(out))

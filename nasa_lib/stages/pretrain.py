@@ -41,7 +41,7 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
     ckpt_dir = checkpoint_dir(p, "pretrain", run, declared(run))
     tr = trainer(p, ckpt_dir, "pretrain", pre.epochs, supernet=True)
     t0 = time.perf_counter()
-    fit_resumable(tr, module, ckpt_dir, datamodule=dm)
+    fit_resumable(tr, module, ckpt_dir, label=f"pretrain@{run}", datamodule=dm)
     wall = time.perf_counter() - t0
     if tr.global_rank == 0:
         save_torch(paths.supernet(run), {"state_dict": module.supernet.state_dict(), "space": module.supernet.space,
@@ -50,5 +50,5 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
                         final_val_acc=module.history[-1].get("val_acc"), schedule=module.schedule_dict(),
                         history=without_timing(module.history)).write(paths.pretrain_metrics(run))
         write_timing(paths.pretrain_metrics(run), wall, module.history)
-    finish(tr, ckpt_dir)
+    finish(tr, ckpt_dir, p.common.checkpoint_root)
     return module

@@ -71,7 +71,7 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
     ckpt_dir = checkpoint_dir(p, "retrain", run, declared(run, baseline))
     tr = trainer(p, ckpt_dir, "retrain", r.epochs, supernet=False)
     t0 = time.perf_counter()
-    fit_resumable(tr, module, ckpt_dir, datamodule=dm)
+    fit_resumable(tr, module, ckpt_dir, label=f"{'retrain_baseline' if baseline else 'retrain'}@{run}", datamodule=dm)
     wall = time.perf_counter() - t0
     test = tr.test(module, datamodule=dm, verbose=False)[0]
     metrics = RetrainMetrics(run=run, arch_source="baseline" if baseline else "search", arch=arch,
@@ -82,5 +82,5 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
         save_specs(module.net.layer_specs(batch=1), paths.layer_specs(run))
         metrics.write(paths.retrain_metrics(run))
         write_timing(paths.retrain_metrics(run), wall, module.history)
-    finish(tr, ckpt_dir)
+    finish(tr, ckpt_dir, p.common.checkpoint_root)
     return module, metrics.to_dict()

@@ -48,7 +48,7 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
     tr = trainer(p, ckpt_dir, "search", s.epochs, supernet=True)
     loaders = CombinedLoader(dm.search_dataloaders(), "max_size_cycle")
     t0 = time.perf_counter()
-    fit_resumable(tr, module, ckpt_dir, train_dataloaders=loaders, val_dataloaders=dm.val_dataloader())
+    fit_resumable(tr, module, ckpt_dir, label=f"search@{run}", train_dataloaders=loaders, val_dataloaders=dm.val_dataloader())
     wall = time.perf_counter() - t0
     if tr.global_rank == 0:
         arch_out = Path(paths.arch(run))
@@ -62,5 +62,5 @@ def run(p: StageParams, run: str, params_file=PARAMS_FILE):
                       cost_unit=module.hparams.cost_unit, final_val_acc=module.history[-1].get("val_acc"),
                       history=without_timing(module.history)).write(paths.search_metrics(run))
         write_timing(paths.search_metrics(run), wall, module.history)
-    finish(tr, ckpt_dir)
+    finish(tr, ckpt_dir, p.common.checkpoint_root)
     return module
