@@ -80,10 +80,11 @@ def checkpoint_dir(p: StageParams, stage: str, run: str, sections: tuple[str, ..
     return Path(p.common.checkpoint_root) / stage / run / params_hash(p, sections)
 
 
-def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bool):
+def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bool, devices: int | None = None):
+    """The stage's Lightning trainer from ``common`` (``devices``: a stage's own override)."""
     from ..nas import build_trainer
     c = p.common
-    return build_trainer(out_dir, stage, epochs, accelerator=c.accelerator, devices=c.devices,
+    return build_trainer(out_dir, stage, epochs, accelerator=c.accelerator, devices=devices or c.devices,
                          precision=c.precision, sync_batchnorm=c.sync_batchnorm,
                          find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches)
 

@@ -13,6 +13,7 @@ from ..artifacts import DanceCoexploreResults, SearchMetrics
 from ..io import read_json, timing_path, without_timing, write_json
 from . import paths
 from .common import declare, layout_of, load_for_run, load_supernet, make_datamodule, setup_run
+from .common import trainer as stage_trainer      # 'trainer' names the local Lightning trainers here
 from .params import PARAMS_FILE, StageParams
 
 STAGE_PARAMS = ("common", "data", "network", "search", "pretrain.epochs", "retrain.lr", "retrain.weight_decay",
@@ -34,21 +35,14 @@ def _search_kwargs(p: StageParams) -> dict:
                 shift_mode=p.network.shift_mode, seed=p.common.seed)
 
 
-def _build_trainer(p: StageParams, workdir: Path, stage: str, epochs: int, supernet: bool):
-    # co-exploration and its baselines run on one device (the evaluator and generator are tiny)
-    from ..nas import build_trainer
-    c = p.common
-    return build_trainer(workdir, stage, epochs, accelerator=c.accelerator, devices=1, precision=c.precision,
-                         find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches)
-
-
 def _fit_search(module, state_dict, dm, p: StageParams, workdir: Path) -> float:
     """Train a search module from the pretrained supernet; returns the wall time in seconds."""
     import pytorch_lightning as pl
     from pytorch_lightning.utilities import CombinedLoader
     pl.seed_everything(p.common.seed, workers=True, verbose=False)
     module.load_supernet(state_dict)
-    trainer = _build_trainer(p, workdir, module.stage_name, p.search.epochs, supernet=True)
+    # co-exploration and its baselines run on one device (the evaluator and generator are tiny)
+    trainer = stage_trainer(p, workdir, module.stage_name, p.search.epochs, supernet=True, devices=1)
     t0 = time.perf_counter()
     trainer.fit(module, train_dataloaders=CombinedLoader(dm.search_dataloaders(), "max_size_cycle"),
                 val_dataloaders=dm.val_dataloader())
@@ -65,7 +59,7 @@ def _retrain_accuracy(arch, layout, dm, p: StageParams, workdir: Path) -> dict:
     epochs = p.dance.retrain_epochs
     module = RetrainModule(arch, layout.to_dict(), epochs, lr=p.retrain.lr, weight_decay=p.retrain.weight_decay,
                            shift_mode=p.network.shift_mode, seed=p.common.seed)
-    trainer = _build_trainer(p, workdir, "retrain", epochs, supernet=False)
+    trainer = stage_trainer(p, workdir, "retrain", epochs, supernet=False, devices=1)
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     test = trainer.test(module, datamodule=dm, verbose=False)[0]
