@@ -28,13 +28,15 @@ HERE = Path(__file__).resolve().parents[1]
 
 
 def _timing_file(stage: str) -> str:
-    kind, _, run = stage.partition("@")
-    return f"reports/timing/{kind.replace('retrain_baseline', 'retrain')}/{run}.json"
+    """``retrain_baseline@all-adder-0`` -> ``reports/timing/retrain/all-adder/seed0.json``."""
+    kind, _, run_seed = stage.partition("@")
+    run, _, seed = run_seed.rpartition("-")
+    return f"reports/timing/{kind.replace('retrain_baseline', 'retrain')}/{run}/seed{seed}.json"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", default="retrain_baseline@all-adder")
+    parser.add_argument("--stage", default="retrain_baseline@all-adder-0")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--repo", default=str(HERE), help="the checkout whose code runs (default: this one)")
     parser.add_argument("--label", required=True, help="the key of this measurement, e.g. before / after")

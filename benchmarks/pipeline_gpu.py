@@ -3,9 +3,9 @@
 In a copy of the repository (``--workdir``; its params.yaml is overwritten), writes a synthetic
 CIFAR-10-sized data set in CIFAR's format, a params.yaml from ``profiles/cifar10.yaml`` limited to the Hybrid-All run and ``--steps`` training batches per
 epoch (PGP pretraining 3 epochs: multiplication / adder / mixed phases; search 1; retraining 1),
-then runs ``dvc repro retrain@Hybrid-All`` (stages pretrain, search, retrain through papermill) or,
-with ``--exp``, ``dvc exp run -S common.devices=N retrain@Hybrid-All``.  The stages' own timing
-files (``reports/timing/<stage>/Hybrid-All.json``: training images/s per epoch, validation
+then runs ``dvc repro retrain@Hybrid-All-0`` (stages pretrain, search, retrain through papermill) or,
+with ``--exp``, ``dvc exp run -S common.devices=N retrain@Hybrid-All-0``.  The stages' own timing
+files (``reports/timing/<stage>/Hybrid-All/seed0.json``: training images/s per epoch, validation
 excluded) are collected into one JSON file.
 
 ``--retrain-arch FILE`` swaps in another searched architecture before the retraining stage, so that
@@ -57,6 +57,7 @@ def paper_params(args) -> dict:
     params["search"].update(epochs=1, mode=args.search_mode)
     params["retrain"].update(epochs=1, schedule="cosine", milestones=None)
     params["runs"] = {RUN: params["runs"][RUN]}
+    params["seeds"] = [0]
     params["baselines"] = ["all-conv"]
     params["dance_runs"] = {"chunk": params["dance_runs"]["chunk"]}
     for item in args.set:
@@ -69,7 +70,7 @@ def paper_params(args) -> dict:
 def stage_throughput() -> dict:
     out = {}
     for stage in ("pretrain", "search", "retrain"):
-        path = REPO / "reports" / "timing" / stage / f"{RUN}.json"
+        path = REPO / "reports" / "timing" / stage / RUN / "seed0.json"
         if path.exists():
             t = json.loads(path.read_text())
             out[stage] = {"wall_s": t["wall_s"], "train_seconds": t.get("train_seconds"),
@@ -116,16 +117,16 @@ def main() -> int:
         sh("git", "init", "-q")
         sh("git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "add", "-A")
         sh("git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "throughput run")
-    arch_file = REPO / "artifacts" / "search" / RUN / "arch.json"
+    arch_file = REPO / "artifacts" / "search" / RUN / "seed0" / "arch.json"
     if args.retrain_arch:
         shutil.copy(args.retrain_arch, arch_file)
     t0 = time.perf_counter()
     if args.only_retrain:
-        sh("dvc", "repro", "-s", f"retrain@{RUN}")
+        sh("dvc", "repro", "-s", f"retrain@{RUN}-0")
     elif args.exp:
-        sh("dvc", "exp", "run", "-S", f"common.devices={args.devices}", f"retrain@{RUN}")
+        sh("dvc", "exp", "run", "-S", f"common.devices={args.devices}", f"retrain@{RUN}-0")
     else:
-        sh("dvc", "repro", f"retrain@{RUN}")
+        sh("dvc", "repro", f"retrain@{RUN}-0")
     wall = time.perf_counter() - t0
     import torch
     result = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),

@@ -89,9 +89,10 @@ class DataSplits(JsonArtifact):
 
 @dataclass
 class PretrainMetrics(JsonArtifact):
-    """``reports/metrics/pretrain/<run>.json``."""
+    """``reports/metrics/pretrain/<run>/seed<k>.json``."""
     STAGE: ClassVar[str] = "the pretrain stage"
     run: str
+    seed: int
     space: str
     pgp: bool
     epochs: int
@@ -102,9 +103,10 @@ class PretrainMetrics(JsonArtifact):
 
 @dataclass
 class SearchMetrics(JsonArtifact):
-    """``reports/metrics/search/<run>.json``."""
+    """``reports/metrics/search/<run>/seed<k>.json``."""
     STAGE: ClassVar[str] = "the search stage"
     run: str
+    seed: int
     space: str
     mode: str
     arch: list
@@ -124,9 +126,10 @@ class AlphaHistory(JsonArtifact):
 
 @dataclass
 class RetrainMetrics(JsonArtifact):
-    """``reports/metrics/retrain/<run or baseline>.json``."""
+    """``reports/metrics/retrain/<run or baseline>/seed<k>.json``."""
     STAGE: ClassVar[str] = "the retrain stage"
     run: str
+    seed: int
     arch_source: str
     arch: list
     test_acc: float
@@ -140,8 +143,50 @@ class RetrainMetrics(JsonArtifact):
 
 
 @dataclass
+class SweepMetrics(JsonArtifact):
+    """``reports/metrics/sweep/<run>/hw<hw_weight>/seed<k>.json``: one point of the cost-weight
+    sweep: the search of ``run`` at ``hw_weight`` from the supernet of ``seed``, and the network it
+    derived retrained with the retrain recipe and the same seed."""
+    STAGE: ClassVar[str] = "the sweep stage"
+    run: str
+    seed: int
+    hw_weight: float
+    space: str
+    arch: list
+    derived_cost: float
+    cost_unit: str
+    search_val_acc: float | None
+    test_acc: float
+    epochs: int
+    search_history: list
+    retrain_history: list
+
+
+@dataclass
+class RandomArchMetrics(JsonArtifact):
+    """``reports/metrics/random/<run>/draw<d>.json``: an architecture drawn uniformly from the
+    space of ``run`` among those whose cost is within ``tolerance`` of ``target_cost`` (the searched
+    network of seed ``target_seed``), retrained with the retrain recipe and seed ``seed``."""
+    STAGE: ClassVar[str] = "the random_arch stage"
+    run: str
+    draw: int
+    seed: int
+    target_seed: int
+    space: str
+    arch: list
+    cost: float
+    target_cost: float
+    tolerance: float
+    cost_unit: str
+    candidates_tried: int
+    test_acc: float
+    epochs: int
+    history: list
+
+
+@dataclass
 class HwMappingMetrics(JsonArtifact):
-    """``reports/metrics/hw_mapping.json``: one row per network and mapping mode."""
+    """``reports/metrics/hw_mapping.json``: one row per network, seed and mapping mode."""
     STAGE: ClassVar[str] = "the hw_mapping stage"
     objective: str
     modes: list

@@ -41,7 +41,7 @@ class OpKind:
     has_conv_twin: bool      # its op has a multiplication-based twin (same kernel, expansion, groups)
     label: str               # report figures' legend label
     short_label: str         # report tables' label ("3 conv, 2 shift")
-    color: str               # report figures' colour
+    colour: str              # report figures' colour (Okabe-Ito, colour-blind safe), the same in every figure
 
     def __post_init__(self):
         bad_ops = [op for op in self.layer_ops if op not in OP_TYPES]
@@ -54,6 +54,11 @@ class OpKind:
         if (self.flops_discount is None) != (len(set(self.layer_ops)) > 1):
             raise ValueError(f"op kind {self.name!r}: flops_discount must be given exactly when its layers are "
                              f"of one op (layer_ops={self.layer_ops!r})")
+
+    @property
+    def color(self) -> str:
+        """The kind's colour under matplotlib's spelling (the same value as :attr:`colour`)."""
+        return self.colour
 
     @property
     def is_layer_op(self) -> bool:
@@ -69,27 +74,29 @@ def _table(*kinds: OpKind):
     return MappingProxyType({k.name: k for k in kinds})
 
 
-# The table, in the suite's display order (mult first, skip last).  Bits are NASA's quantised
+# The table, in the suite's display order (mult first, skip last).  Colours are the Okabe-Ito
+# palette (distinct under the common colour-vision deficiencies; skip is its neutral grey); black
+# is left for searched (hybrid) networks, which are of no one kind.  Bits are NASA's quantised
 # retraining (PAPERS.md section 2); discounts are the NASA code's (a shift layer costs 1/8 and an
 # adder layer 1/5 of the multiplication layer of the same shape, PAPERS.md section 3).
 OP_KINDS = _table(
     OpKind("mult", prefix="", mbconv=True, layer_ops=("mult",), bits=8, flops_discount=1.0,
            pgp_phase="mult", mult_free=False, has_conv_twin=False,
-           label="conv (multiplication)", short_label="conv", color="#4c72b0"),
+           label="conv (multiplication)", short_label="conv", colour="#0072b2"),
     OpKind("shift", prefix="shift_", mbconv=True, layer_ops=("shift",), bits=6, flops_discount=1 / 8,
            pgp_phase="mult", mult_free=True, has_conv_twin=True,
-           label="shift", short_label="shift", color="#55a868"),
+           label="shift", short_label="shift", colour="#009e73"),
     OpKind("adder", prefix="add_", mbconv=True, layer_ops=("adder",), bits=6, flops_discount=1 / 5,
            pgp_phase="adder", mult_free=True, has_conv_twin=True,
-           label="adder", short_label="adder", color="#dd8452"),
+           label="adder", short_label="adder", colour="#d55e00"),
     # ShiftAddNet's convolution: a shift layer then an adder layer, each costed as its own op.
     OpKind("shiftadd", prefix="shiftadd_", mbconv=True, layer_ops=("shift", "adder"), bits=6, flops_discount=None,
            pgp_phase="adder", mult_free=True, has_conv_twin=True,
-           label="shift-add", short_label="shift-add", color="#8172b3"),
+           label="shift-add", short_label="shift-add", colour="#cc79a7"),
     # The identity, or a multiplication-based 1x1 projection when the shape changes.
     OpKind("skip", prefix="skip", mbconv=False, layer_ops=("mult",), bits=8, flops_discount=1.0,
            pgp_phase="mult", mult_free=False, has_conv_twin=False,
-           label="skip", short_label="skip", color="#8c8c8c"),
+           label="skip", short_label="skip", colour="#999999"),
 )
 
 # The kind a network's conv twin is made of: every op with a twin becomes this kind's op.

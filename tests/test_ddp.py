@@ -47,7 +47,7 @@ def test_gpu_ddp_path_of_a_notebook_runs_the_stage_as_a_script_and_returns_its_m
     module = pretrain.run(p, "Hybrid-All")
     assert [h["phase"] for h in module.history] == ["mult", "adder", "mixed"]
     assert module._trainer is None and next(module.parameters()).device.type == "cpu"
-    metrics = json.loads(Path(paths.pretrain_metrics("Hybrid-All")).read_text())
+    metrics = json.loads(Path(paths.pretrain_metrics("Hybrid-All", 0)).read_text())
     assert metrics["history"][-1]["train_loss"] == module.history[-1]["train_loss"]
-    assert Path(paths.supernet("Hybrid-All")).exists()
+    assert Path(paths.supernet("Hybrid-All", 0)).exists()
     assert not any((tmp_path / "ckpt").rglob("*.ckpt"))   # a finished stage deletes its checkpoints

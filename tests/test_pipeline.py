@@ -7,6 +7,8 @@
   exactly what its stage module declares;
 * editing the data code marks every training stage changed;
 * a run removed from ``runs`` disappears from hw_mapping and the report;
+* seeds are a dimension of the pipeline: adding a seed adds that seed's stages and touches no
+  stage of another seed;
 * a missing, unknown or bad parameter fails ``dvc repro`` at the first stage in seconds, in one
   line, and DVC records nothing.
 """
@@ -28,6 +30,8 @@ from nasa_lib.stages.workspace import copy_repository
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TRAINING = ("pretrain", "search", "retrain", "retrain_baseline")
+# matrix stages: how many "-<value>" fields follow the run's name in the stage name
+MATRIX_SUFFIXES = {"pretrain": 1, "search": 1, "retrain": 1, "retrain_baseline": 1, "sweep": 2, "random_arch": 1}
 
 
 def _dvc(cwd, *args, check=True, env=None):
@@ -59,19 +63,27 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
     data = json.loads((metrics / "data.json").read_text())
     assert data["sizes"]["train"] == 96 and data["sizes"]["weight"] + data["sizes"]["arch"] == 96
     params = yaml.safe_load((tiny_run / "params.yaml").read_text())
-    pre = json.loads((metrics / "pretrain" / "Hybrid-All.json").read_text())
-    assert [h["phase"] for h in pre["history"]] == ["mult", "adder", "mixed"]
-    search = json.loads((metrics / "search" / "Hybrid-All.json").read_text())
-    arch = json.loads((tiny_run / "artifacts" / "search" / "Hybrid-All" / "arch.json").read_text())
+    pre = json.loads((metrics / "pretrain" / "Hybrid-All" / "seed0.json").read_text())
+    assert [h["phase"] for h in pre["history"]] == ["mult", "adder", "mixed"] and pre["seed"] == 0
+    assert all(len(h["eval_kinds"]) > 0 and 0 <= h["val_acc_paths_min"] <= h["val_acc"] <= h["val_acc_paths_max"]
+               for h in pre["history"])
+    search = json.loads((metrics / "search" / "Hybrid-All" / "seed0.json").read_text())
+    arch = json.loads((tiny_run / "artifacts" / "search" / "Hybrid-All" / "seed0" / "arch.json").read_text())
     assert search["arch"] == arch["arch"] and search["derived_cost"] > 0
     for run in ("Hybrid-All", "all-conv"):
-        r = json.loads((metrics / "retrain" / f"{run}.json").read_text())
+        r = json.loads((metrics / "retrain" / run / "seed0.json").read_text())
         assert len(r["history"]) == params["retrain"]["epochs"] and r["test_acc"] == pytest.approx(r["test_acc"])
         assert r["params"] > 0 and r["mult_ops"] > 0
-        specs = json.loads((tiny_run / "artifacts" / "retrain" / run / "layer_specs.json").read_text())
+        specs = json.loads((tiny_run / "artifacts" / "retrain" / run / "seed0" / "layer_specs.json").read_text())
         assert specs[0]["name"] == "stem" and specs[-1]["name"] == "classifier"
-    assert (tiny_run / "reports" / "executed" / "retrain@all-conv.html").stat().st_size > 10_000
-    assert (tiny_run / "reports" / "figures" / "search_Hybrid-All.png").exists()
+    assert (tiny_run / "reports" / "executed" / "retrain@all-conv-0.html").stat().st_size > 10_000
+    assert (tiny_run / "reports" / "figures" / "search_Hybrid-All_seed0.png").exists()
+    # the cost-weight sweep (search + retrain at another weight) and a random network in the cost band
+    sweep = json.loads((metrics / "sweep" / "Hybrid-All" / "hw0.0" / "seed0.json").read_text())
+    assert sweep["hw_weight"] == 0.0 and len(sweep["retrain_history"]) == params["retrain"]["epochs"]
+    drawn = json.loads((metrics / "random" / "Hybrid-All" / "draw0.json").read_text())
+    assert abs(drawn["cost"] / drawn["target_cost"] - 1) <= drawn["tolerance"]
+    assert drawn["target_cost"] == pytest.approx(search["derived_cost"])
     # DANCE: data set -> evaluator -> co-exploration with its baselines, then the report
     dance = metrics / "dance"
     dataset = json.loads((dance / "dataset_chunk.json").read_text())
@@ -165,6 +177,8 @@ def test_declared_dependencies_cover_every_file_each_stage_imports_reads_and_wri
     assert problems == [], "\n".join(problems)
     for name, (_, _, params) in stages.items():
         stage, _, run = name.partition("@")
+        if stage in MATRIX_SUFFIXES:
+            run = run.rsplit("-", MATRIX_SUFFIXES[stage])[0]
         module = importlib.import_module(f"nasa_lib.stages.{stage.replace('retrain_baseline', 'retrain')}")
         if stage == "retrain_baseline":
             want = set(module.declared(run, baseline=True))
@@ -180,12 +194,15 @@ def test_every_stage_output_path_is_the_one_the_stage_module_writes(tiny_run):
     from nasa_lib.stages import paths
     stages = _stages(tiny_run)
     for run in ("Hybrid-All", "all-conv"):
-        stage = "retrain@Hybrid-All" if run == "Hybrid-All" else "retrain_baseline@all-conv"
-        assert {paths.model(run), paths.layer_specs(run), paths.retrain_metrics(run),
-                paths.retrain_figure(run)} <= stages[stage][1]
-    assert {paths.supernet("Hybrid-All"), paths.pretrain_metrics("Hybrid-All")} <= stages["pretrain@Hybrid-All"][1]
-    assert {paths.arch("Hybrid-All"), paths.alpha_history("Hybrid-All"), *paths.search_figures("Hybrid-All")} \
-        <= stages["search@Hybrid-All"][1]
+        stage = "retrain@Hybrid-All-0" if run == "Hybrid-All" else "retrain_baseline@all-conv-0"
+        assert {paths.model(run, 0), paths.layer_specs(run, 0), paths.retrain_metrics(run, 0),
+                paths.retrain_figure(run, 0)} <= stages[stage][1]
+    assert {paths.supernet("Hybrid-All", 0), paths.pretrain_metrics("Hybrid-All", 0)} <= stages["pretrain@Hybrid-All-0"][1]
+    assert {paths.arch("Hybrid-All", 0), paths.alpha_history("Hybrid-All", 0), *paths.search_figures("Hybrid-All", 0)} \
+        <= stages["search@Hybrid-All-0"][1]
+    assert {paths.sweep_arch("Hybrid-All", 0.0, 0), paths.sweep_metrics("Hybrid-All", 0.0, 0)} \
+        <= stages["sweep@Hybrid-All-0.0-0"][1]
+    assert paths.random_metrics("Hybrid-All", 0) in stages["random_arch@Hybrid-All-0"][1]
     assert {paths.SPLITS, paths.DATA_METRICS, paths.DATA_FIGURE} <= stages["data"][1]
     assert {paths.HW_METRICS, *paths.HW_FIGURES.values()} <= stages["hw_mapping"][1]
     for kind in ("dataset", "evaluator", "coexplore"):
@@ -203,8 +220,8 @@ def test_editing_the_data_code_marks_every_training_stage_changed(tiny_run):
         changed = set(json.loads(status))
     finally:
         target.write_text(original)
-    want = {"pretrain@Hybrid-All", "search@Hybrid-All", "retrain@Hybrid-All", "retrain_baseline@all-conv",
-            "dance_coexplore@chunk", "data"}
+    want = {"pretrain@Hybrid-All-0", "search@Hybrid-All-0", "retrain@Hybrid-All-0", "retrain_baseline@all-conv-0",
+            "sweep@Hybrid-All-0.0-0", "random_arch@Hybrid-All-0", "dance_coexplore@chunk", "data"}
     assert want <= changed, sorted(changed)
     assert not {"hw_mapping", "dance_evaluator@chunk"} & changed     # they import no data code
     assert json.loads(_dvc(tiny_run, "status", "--json").stdout) == {}
@@ -220,15 +237,16 @@ def test_a_run_removed_from_runs_disappears_from_hw_mapping_and_the_report(tiny_
         shutil.copytree(tiny_run / sub, tmp_path / sub)
     shutil.copy(tiny_run / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
-    ghost = json.loads(Path(paths.retrain_metrics("Hybrid-All")).read_text()) | {"run": "Ghost"}
-    Path(paths.retrain_metrics("Ghost")).write_text(json.dumps(ghost))
-    Path(paths.layer_specs("Ghost")).parent.mkdir(parents=True)
-    shutil.copy(paths.layer_specs("Hybrid-All"), paths.layer_specs("Ghost"))
-    shutil.copy(paths.model("Hybrid-All"), paths.model("Ghost"))
+    ghost = json.loads(Path(paths.retrain_metrics("Hybrid-All", 0)).read_text()) | {"run": "Ghost"}
+    Path(paths.retrain_metrics("Ghost", 0)).parent.mkdir(parents=True)
+    Path(paths.retrain_metrics("Ghost", 0)).write_text(json.dumps(ghost))
+    Path(paths.layer_specs("Ghost", 0)).parent.mkdir(parents=True)
+    shutil.copy(paths.layer_specs("Hybrid-All", 0), paths.layer_specs("Ghost", 0))
+    shutil.copy(paths.model("Hybrid-All", 0), paths.model("Ghost", 0))
     for name, src in ((paths.pretrain_metrics, "Hybrid-All"), (paths.search_metrics, "Hybrid-All"),
                       (paths.alpha_history, "Hybrid-All")):
-        Path(name("Ghost")).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(name(src), name("Ghost"))
+        Path(name("Ghost", 0)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(name(src, 0), name("Ghost", 0))
 
     def networks_in_outputs():
         rows = hw_mapping.run(hw_mapping.load())["rows"]
@@ -240,6 +258,32 @@ def test_a_run_removed_from_runs_disappears_from_hw_mapping_and_the_report(tiny_
     doc["runs"]["Ghost"] = {"space": "Hybrid-All", "pgp": True}
     Path("params.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     assert networks_in_outputs() == ({"Hybrid-All", "all-conv", "Ghost"}, True)
+
+
+@needs_pipeline
+def test_seeds_are_a_pipeline_dimension_adding_one_touches_no_other_seed(tiny_run):
+    """Adding a seed to ``seeds`` adds that seed's training stages (which ``dvc repro
+    pretrain@Hybrid-All-1`` can run alone) and reruns only what aggregates over seeds (hw_mapping,
+    the report, and the data stage that checks every value); no stage of seed 0 changes."""
+    params_file = tiny_run / "params.yaml"
+    original = params_file.read_text()
+    doc = yaml.safe_load(original)
+    doc["seeds"] = [0, 1]
+    try:
+        params_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+        stages = _stages(tiny_run)
+        status = json.loads(_dvc(tiny_run, "status", "--json").stdout)
+    finally:
+        params_file.write_text(original)
+    seed1 = {n for n in stages if n.split("@")[0] in MATRIX_SUFFIXES and n.endswith("-1")
+             and not n.startswith("random_arch")}
+    assert seed1 == {"pretrain@Hybrid-All-1", "search@Hybrid-All-1", "retrain@Hybrid-All-1",
+                     "retrain_baseline@all-conv-1", "sweep@Hybrid-All-0.0-1"}
+    assert set(status) == seed1 | {"data", "hw_mapping", "report"}, sorted(status)
+    # the new stages depend on their own seed's files only
+    assert "artifacts/pretrain/Hybrid-All/seed1/supernet.pt" in stages["search@Hybrid-All-1"][0]
+    assert not any("seed0" in d for d in stages["search@Hybrid-All-1"][0])
+    assert json.loads(_dvc(tiny_run, "status", "--json").stdout) == {}
 
 
 @needs_pipeline

@@ -27,10 +27,10 @@ pytestmark = pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "paperm
 
 # stage -> (its checkpoint folder under checkpoint_root, its outputs compared byte for byte)
 STAGES = {
-    "retrain_baseline@all-conv": ("retrain/all-conv", [paths.retrain_metrics("all-conv"), paths.model("all-conv"),
-                                                       paths.layer_specs("all-conv")]),
-    "search@Hybrid-All": ("search/Hybrid-All", [paths.search_metrics("Hybrid-All"), paths.arch("Hybrid-All"),
-                                                paths.alpha_history("Hybrid-All")]),
+    "retrain_baseline@all-conv-0": ("retrain/all-conv/seed0", [paths.retrain_metrics("all-conv", 0),
+                                                               paths.model("all-conv", 0), paths.layer_specs("all-conv", 0)]),
+    "search@Hybrid-All-0": ("search/Hybrid-All/seed0", [paths.search_metrics("Hybrid-All", 0), paths.arch("Hybrid-All", 0),
+                                                        paths.alpha_history("Hybrid-All", 0)]),
 }
 
 

@@ -65,7 +65,7 @@ def test_planted_supernet_is_refused_and_runs_nothing(tmp_path):
     state["stem.0.weight"] = RunsCodeWhenUnpickled(leave_marker, str(marker))
     save_torch(path, {"state_dict": state, "space": "OnlyConv", "layout": TINY.to_dict()})
     with pytest.raises(ValueError) as error:
-        load_supernet(path, "OnlyConv", TINY)
+        load_supernet(path, "OnlyConv", TINY, "elastic")
     assert_refused_and_nothing_ran(error, path, marker, REFUSED)
     assert "refused global test_safe_loading.leave_marker" in str(error.value)
     assert "rerun the stage that writes it" in str(error.value)
@@ -109,7 +109,7 @@ def test_truncated_weights_file_is_a_one_line_error(tmp_path):
                       "space": "OnlyConv", "layout": TINY.to_dict()})
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError) as error:
-        load_supernet(path, "OnlyConv", TINY)
+        load_supernet(path, "OnlyConv", TINY, "elastic")
     message = str(error.value)
     assert "\n" not in message and str(path) in message and "is not a plain weights file" in message
     with pytest.raises(ValueError, match="is missing: run the stage that writes it first"):
@@ -127,8 +127,9 @@ def test_supernet_saved_as_the_pretrain_stage_saves_it_loads_unchanged(tmp_path)
     supernet = Supernet("Hybrid-All", TINY, adder_free_ends=1)
     path = tmp_path / "supernet.pt"
     # nasa_lib/stages/pretrain.py's save
-    save_torch(path, {"state_dict": supernet.state_dict(), "space": supernet.space, "layout": TINY.to_dict()})
-    assert_same_tensors(load_supernet(path, "Hybrid-All", TINY), supernet.state_dict())
+    save_torch(path, {"state_dict": supernet.state_dict(), "space": supernet.space, "layout": TINY.to_dict(),
+                      "weight_sharing": "elastic"})
+    assert_same_tensors(load_supernet(path, "Hybrid-All", TINY, "elastic"), supernet.state_dict())
 
 
 def test_evaluator_saved_as_the_stage_saves_it_loads_unchanged(tmp_path):

@@ -6,6 +6,7 @@ import torch
 
 from nasa_lib.layerspec import total_op_counts
 from nasa_lib.ops import get_op
+from nasa_lib.space.supernet import WEIGHT_SHARING
 from nasa_lib.space import (SPACES, ChildNet, FBNetLayout, Supernet, arch_layer_specs, baseline_arch,
                             candidate_layer_specs, get_space, layer_candidates, load_arch, save_arch)
 
@@ -74,9 +75,60 @@ def test_supernet_modes_run_and_child_copies_supernet_path(space):
     assert sum(p.numel() for p in child.parameters()) < sum(p.numel() for p in net.parameters())
 
 
+@pytest.mark.parametrize("space", ["Hybrid-All", "OnlyConv"])
+@pytest.mark.parametrize("sharing", WEIGHT_SHARING)
+def test_every_candidate_child_computes_its_supernet_path(sharing, space):
+    """For each candidate of a hybrid layer: the child built from it (weights copied out of the
+    supernet) gives the supernet path's output, in either weight-sharing mode."""
+    torch.manual_seed(0)
+    layout = FBNetLayout(width_mult=0.25, depth_mult=0.5, in_channels=1, input_size=12)
+    net = Supernet(space, layout, adder_free_ends=0, weight_sharing=sharing)
+    for layer in net.layers:   # residual blocks start as the identity; make them compute
+        for block in layer.shared.values():
+            torch.nn.init.normal_(block.bn3.weight)
+    net.eval()
+    x = torch.randn(2, 1, 12, 12)
+    for j, op in enumerate(net.candidates[1]):
+        active = [[c.index(op)] if op in c else [0] for c in net.candidates]
+        arch = [c[a[0]] for c, a in zip(net.candidates, active)]
+        child = net.export_child(arch).eval()
+        with torch.no_grad():
+            assert torch.allclose(child(x), net(x, active=active), atol=1e-4), op
+
+
+def test_elastic_views_are_the_smaller_convolutions():
+    """A k3 view is the convolution with the centre taps; a g2 view of a dense 1x1 layer is the
+    grouped convolution whose weights are the diagonal blocks (= the dense one with the
+    off-diagonal blocks zeroed)."""
+    torch.manual_seed(0)
+    from nasa_lib.ops.quant import QConv2d
+    dw = QConv2d(8, 8, 5, 1, 2, groups=8)
+    x = torch.randn(2, 8, 7, 7)
+    expected = torch.nn.functional.conv2d(x, dw.weight[:, :, 1:4, 1:4], None, 1, 1, 1, 8)
+    assert torch.allclose(dw(x, kernel=3), expected, atol=1e-6)
+    pw = QConv2d(8, 6, 1, 1, 0)
+    mask = torch.zeros(6, 8, 1, 1)
+    mask[:3, :4] = 1
+    mask[3:, 4:] = 1
+    dense_masked = torch.nn.functional.conv2d(x, pw.weight * mask)
+    assert torch.allclose(pw(x, groups=2), dense_masked, atol=1e-6)
+    with pytest.raises(ValueError, match="kernel=4 is not valid"):
+        dw(x, kernel=4)
+
+
+def test_elastic_sharing_has_one_block_per_kind():
+    net = Supernet("Hybrid-All", TINY, adder_free_ends=0)
+    for layer in net.layers:
+        kinds = {c.kind for c in layer.configs if c.kind != "skip"}
+        assert sorted(layer.shared) == sorted(kinds)
+        assert layer.block_for("shift_k3_e1") is layer.block_for("shift_k5_e6")
+    only_conv = Supernet("OnlyConv", TINY)
+    assert all(layer.block_for("k3_e1_g2") is layer.block_for("k5_e6") for layer in only_conv.layers)
+
+
 def test_e1_candidate_uses_a_slice_of_the_shared_e6_block():
     torch.manual_seed(0)
-    net = Supernet("OnlyConv", TINY).eval()
+    net = Supernet("OnlyConv", TINY, weight_sharing="channels").eval()
     layer = net.layers[1]
     e6 = layer.block_for("k3_e6")
     assert layer.block_for("k3_e1") is e6 and layer.block_for("k3_e3") is e6

@@ -41,7 +41,8 @@ def sgd(params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0, nes
 
 
 def lr_schedule(optimizer, schedule: str, epochs: int, milestones=(), gamma: float = 0.1):
-    """Per-epoch learning-rate schedule: cosine to zero over ``epochs``, steps, or constant."""
+    """Learning-rate schedule over ``epochs`` scheduler steps (epochs, or training steps for a
+    scheduler stepped per step): cosine to zero, steps at ``milestones``, or constant."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule={schedule!r} is not valid; valid values: {', '.join(SCHEDULES)}")
     if schedule == "cosine":
@@ -144,10 +145,11 @@ class EpochStats:
     """Running mean loss and accuracy over an epoch's training batches (all ranks combined)."""
 
     def __init__(self):
-        self.loss_sum, self.correct, self.count = 0.0, 0, 0
+        self.loss_sum, self.correct, self.count, self.batches = 0.0, 0, 0, 0
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
         n = targets.numel()
+        self.batches += 1
         self.loss_sum += float(loss.detach()) * n
         self.correct += int((logits.detach().argmax(1) == targets).sum())
         self.count += n

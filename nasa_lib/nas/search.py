@@ -49,7 +49,7 @@ class SearchModule(EpochHistory, pl.LightningModule):
                  alpha_init: float = 1e-3, tau0: float = 5.0, tau_decay: float = 0.975, tau_epoch_offset: int = 0,
                  hw_weight: float = 1.2e-10, cost_band: tuple | None = (5e7, 1e8), cost_table: list | None = None,
                  cost_unit: str = FLOPS_COST_UNIT, adder_free_ends: int = 3, shift_mode: str = "q",
-                 seed: int = 0):
+                 seed: int = 0, weight_sharing: str = "elastic"):
         super().__init__()
         if mode not in SEARCH_MODES:
             raise ValueError(f"search mode={mode!r} is not valid; valid values: {', '.join(SEARCH_MODES)}")
@@ -58,7 +58,7 @@ class SearchModule(EpochHistory, pl.LightningModule):
         self.save_hyperparameters(ignore=["cost_table"])
         self.automatic_optimization = False
         layout = FBNetLayout.from_dict(layout)
-        self.supernet = Supernet(space, layout, adder_free_ends, shift_mode=shift_mode)
+        self.supernet = Supernet(space, layout, adder_free_ends, shift_mode=shift_mode, weight_sharing=weight_sharing)
         self.candidates = self.supernet.candidates
         table = cost_table if cost_table is not None else flops_cost_table(space, layout, adder_free_ends)
         self.register_buffer("fixed_cost", torch.tensor(fixed_cost(layout) if cost_table is None else 0.0,

@@ -3,8 +3,10 @@
 A candidate block (PAPERS.md section 1): 1x1 (C_in -> C_in*e), BN, ReLU; [channel shuffle when
 the 1x1 convolutions are grouped]; kxk depthwise at stride s, BN, ReLU; 1x1 (-> C_out), BN;
 residual add when C_in == C_out and s == 1.  In a shift, adder or shift-adder block all three
-convolutions are of that kind.  A block built at expansion e_max can run at any e <= e_max on
-the leading channels of its weights (the supernet's channel-wise weight sharing).
+convolutions are of that kind.  A block built at expansion e_max, kernel k_max and dense 1x1
+convolutions can run as any smaller candidate of its kind (the supernet's weight sharing, see
+``nasa_lib.ops.base``): expansion e <= e_max on the leading channels, kernel k <= k_max on the
+centre taps of the depthwise kernel, groups g on the block-diagonal part of the 1x1 weights.
 """
 from __future__ import annotations
 
@@ -72,17 +74,21 @@ class MBConvBlock(CountsOps, nn.Module):
             # sampled at random then trains from the first steps instead of stalling at chance.
             nn.init.zeros_(self.bn3.weight)
 
-    def forward(self, x: torch.Tensor, expansion: int | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, expansion: int | None = None, kernel: int | None = None,
+                groups: int | None = None, as_kind: str | None = None) -> torch.Tensor:
+        """Run as the candidate (expansion, kernel, groups); ``None`` = the block's own value.
+        ``as_kind="shift"`` runs a multiplication block as the shift block sharing its weights."""
         e = self.expansion if expansion is None else expansion
+        g = self.groups if groups is None else groups
         if e > self.expansion or (self.groups > 1 and e != self.expansion):
             raise ValueError(f"expansion={e} is not valid for this block; valid: <= {self.expansion}"
                              + (" (grouped blocks run at their own width only)" if self.groups > 1 else ""))
         mid = self.in_channels * e
-        y = F.relu(sliced_batch_norm(self.bn1, self.pw1(x, mid, self.in_channels)))
-        if self.groups > 1:
-            y = channel_shuffle(y, self.groups)
-        y = F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid)))
-        y = self.bn3(self.pw2(y, self.out_channels, mid))
+        y = F.relu(sliced_batch_norm(self.bn1, self.pw1(x, mid, self.in_channels, groups=g, as_kind=as_kind)))
+        if g > 1:
+            y = channel_shuffle(y, g)
+        y = F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid, kernel=kernel, as_kind=as_kind)))
+        y = self.bn3(self.pw2(y, self.out_channels, mid, groups=g, as_kind=as_kind))
         return y + x if self.use_residual else y
 
     def layer_specs(self, height: int, width: int, batch: int = 1, expansion: int | None = None,

@@ -29,14 +29,15 @@ class AdderConv2d(SliceableConv2d):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels // groups, kernel_size, kernel_size))
         self.act_quant = RunningRangeQuantizer(bits)
 
-    def sliced_weight(self, out_channels: int, in_channels: int) -> torch.Tensor:
-        w = self.weight[:out_channels, :in_channels]
+    def sliced_weight(self, out_channels: int, in_channels: int, kernel: int | None = None,
+                      dense_groups: int | None = None) -> torch.Tensor:
+        w = self.view(self.weight, out_channels, in_channels, kernel or self.kernel_size, dense_groups)
         return fake_quant_weight_per_channel(w, self.bits_w) if self.quantize else w
 
-    def compute(self, x, weight, groups, out_channels):
+    def compute(self, x, weight, groups, out_channels, padding=None):
         if self.quantize:
             x = self.act_quant(x)
-        return adder2d(x, weight, self.stride, self.padding, groups, self.eta)
+        return adder2d(x, weight, self.stride, self.padding if padding is None else padding, groups, self.eta)
 
 
 class ShiftAddConv2d(nn.Module):
@@ -59,9 +60,11 @@ class ShiftAddConv2d(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
 
-    def forward(self, x, out_channels=None, in_channels=None):
-        y = self.shift(x, out_channels, in_channels)
-        return self.adder(y, out_channels, out_channels)
+    def forward(self, x, out_channels=None, in_channels=None, kernel=None, groups=None, as_kind=None):
+        if as_kind not in (None, self.kind):
+            raise ValueError(f"a shiftadd layer cannot run as kind {as_kind!r}")
+        y = self.shift(x, out_channels, in_channels, kernel, groups)
+        return self.adder(y, out_channels, out_channels, kernel, groups)
 
 
 # How each layer class takes the two options of a block (quantised retraining, shift mode); the

@@ -94,13 +94,51 @@ class QConv2d(SliceableConv2d):
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.act_quant = RunningRangeQuantizer(bits_a)
+        self.run_as = None      # "shift": compute as the DeepShift-Q view of this layer (set per call)
 
-    def sliced_weight(self, out_channels: int, in_channels: int) -> torch.Tensor:
-        w = self.weight[:out_channels, :in_channels]
+    def sliced_weight(self, out_channels: int, in_channels: int, kernel: int | None = None,
+                      dense_groups: int | None = None) -> torch.Tensor:
+        w = self.view(self.weight, out_channels, in_channels, kernel or self.kernel_size, dense_groups)
         return fake_quant_weight_per_channel(w, self.bits_w) if self.quantize else w
 
-    def compute(self, x, weight, groups, out_channels):
-        if self.quantize:
+    def compute(self, x, weight, groups, out_channels, padding=None):
+        if self.run_as == "shift":       # a shift candidate sharing this layer's weights
+            x, weight = as_shift(x, weight)
+        elif self.quantize:
             x = self.act_quant(x)
         bias = None if self.bias is None else self.bias[:out_channels]
-        return F.conv2d(x, weight, bias, self.stride, self.padding, 1, groups)
+        return F.conv2d(x, weight, bias, self.stride, self.padding if padding is None else padding, 1, groups)
+
+
+# ---- DeepShift-Q: power-of-two weights, fixed-point activations (the shift layers and the
+# supernet's shift views of conv weights use the same functions) ----------------------------------
+def shift_range(weight_bits: int) -> tuple[int, int]:
+    """The (min, max) integer shift p representable with ``weight_bits`` bits."""
+    if not isinstance(weight_bits, int) or weight_bits < 2:
+        raise ValueError(f"weight_bits={weight_bits!r} is not valid; need an integer >= 2")
+    return -(2 ** (weight_bits - 1) - 1), 0
+
+
+def round_power_of_two(weight: torch.Tensor, weight_bits: int = 6) -> torch.Tensor:
+    """DeepShift-Q: sign(w) * 2^clamp(round(log2|w|)), straight-through gradient to ``w``."""
+    p_min, p_max = shift_range(weight_bits)
+    with torch.no_grad():
+        p = torch.round(torch.log2(weight.abs().clamp_min(2.0 ** (p_min - 1))))
+        p = p.clamp(p_min, p_max)
+        q = torch.sign(weight) * torch.pow(2.0, p)
+    return weight + (q - weight).detach()
+
+
+def fixed_point(x: torch.Tensor, integer_bits: int = 16, fraction_bits: int = 16) -> torch.Tensor:
+    """Round to a signed fixed-point grid of step 2^-fraction_bits, clamp, straight-through."""
+    step = 2.0 ** (-fraction_bits)
+    bound = 2.0 ** (integer_bits - 1)
+    q = torch.clamp(torch.round(x / step) * step, -bound, bound - step)
+    return x + (q - x).detach()
+
+
+def as_shift(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A convolution's (input, weight) as the default DeepShift-Q layer computes with them:
+    16.16 fixed-point input, power-of-two weight of 6 bits (:class:`Shift2d`'s defaults).  The
+    supernet's ``elastic_kinds`` sharing runs a shift candidate as this view of the conv block."""
+    return fixed_point(x, 16, 16), round_power_of_two(weight, 6)

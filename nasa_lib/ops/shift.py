@@ -21,34 +21,9 @@ import torch.nn.functional as F
 
 from ..opkinds import op_kind
 from .base import SliceableConv2d
-from .quant import round_ste
+from .quant import fixed_point, round_power_of_two, round_ste, shift_range  # noqa: F401 (re-exported)
 
 SHIFT_MODES = ("q", "ps")
-
-
-def shift_range(weight_bits: int) -> tuple[int, int]:
-    """The (min, max) integer shift p representable with ``weight_bits`` bits."""
-    if not isinstance(weight_bits, int) or weight_bits < 2:
-        raise ValueError(f"weight_bits={weight_bits!r} is not valid; need an integer >= 2")
-    return -(2 ** (weight_bits - 1) - 1), 0
-
-
-def round_power_of_two(weight: torch.Tensor, weight_bits: int = 6) -> torch.Tensor:
-    """DeepShift-Q: sign(w) * 2^clamp(round(log2|w|)), straight-through gradient to ``w``."""
-    p_min, p_max = shift_range(weight_bits)
-    with torch.no_grad():
-        p = torch.round(torch.log2(weight.abs().clamp_min(2.0 ** (p_min - 1))))
-        p = p.clamp(p_min, p_max)
-        q = torch.sign(weight) * torch.pow(2.0, p)
-    return weight + (q - weight).detach()
-
-
-def fixed_point(x: torch.Tensor, integer_bits: int = 16, fraction_bits: int = 16) -> torch.Tensor:
-    """Round to a signed fixed-point grid of step 2^-fraction_bits, clamp, straight-through."""
-    step = 2.0 ** (-fraction_bits)
-    bound = 2.0 ** (integer_bits - 1)
-    q = torch.clamp(torch.round(x / step) * step, -bound, bound - step)
-    return x + (q - x).detach()
 
 
 class Shift2d(SliceableConv2d):
@@ -77,11 +52,14 @@ class Shift2d(SliceableConv2d):
             self.shift = nn.Parameter(torch.log2(init.abs().clamp_min(2.0 ** self.p_min)).clamp(self.p_min, self.p_max))
             self.sign = nn.Parameter(torch.sign(init))
 
-    def sliced_weight(self, out_channels: int, in_channels: int) -> torch.Tensor:
+    def sliced_weight(self, out_channels: int, in_channels: int, kernel: int | None = None,
+                      dense_groups: int | None = None) -> torch.Tensor:
+        k = kernel or self.kernel_size
         if self.mode == "q":
-            return round_power_of_two(self.weight[:out_channels, :in_channels], self.weight_bits)
-        shift = self.shift[:out_channels, :in_channels]
-        sign = self.sign[:out_channels, :in_channels]
+            return round_power_of_two(self.view(self.weight, out_channels, in_channels, k, dense_groups),
+                                      self.weight_bits)
+        shift = self.view(self.shift, out_channels, in_channels, k, dense_groups)
+        sign = self.view(self.sign, out_channels, in_channels, k, dense_groups)
         p = torch.clamp(round_ste(shift), self.p_min, self.p_max)
         s = round_ste(torch.clamp(sign, -1.0, 1.0))  # ternary sign in {-1, 0, +1}
         return s * torch.pow(2.0, p)
@@ -90,10 +68,10 @@ class Shift2d(SliceableConv2d):
         """The weight the layer computes with: every entry is 0 or +-2^p, p in [p_min, p_max]."""
         return self.sliced_weight(self.out_channels, self.in_channels // self.groups)
 
-    def compute(self, x, weight, groups, out_channels):
+    def compute(self, x, weight, groups, out_channels, padding=None):
         if self.act_integer_bits is not None:
             x = fixed_point(x, self.act_integer_bits, self.act_fraction_bits)
-        return F.conv2d(x, weight, None, self.stride, self.padding, 1, groups)
+        return F.conv2d(x, weight, None, self.stride, self.padding if padding is None else padding, 1, groups)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", mode={self.mode!r}, weight_bits={self.weight_bits}"

@@ -3,13 +3,18 @@
 Public API::
 
     build_report(profile, runs, baselines, dance_runs, metrics_dir="reports/metrics", artifacts_dir="artifacts",
-                 timing_dir="reports/timing", out_dir="reports", rules=None) -> dict
+                 timing_dir="reports/timing", out_dir="reports", rules=None, *, seeds, sweep=None,
+                 random=None) -> dict
         # REPORT.md, REPORT.html, REPORT_claims.json, TIMING.md, figures/report_*.png|svg, plots/*.csv
-    load_outputs(profile, runs, baselines, dance_runs, metrics_dir, artifacts_dir) -> PipelineOutputs
+        # sweep = {"runs": [...], "hw_weights": [...], "main_hw_weight": x}, random = {"runs": [...], "draws": [...]}
+    load_outputs(profile, runs, baselines, dance_runs, metrics_dir, artifacts_dir, *, seeds, sweep,
+                 random) -> PipelineOutputs       # every seed's files, per run and seed
     load_reference(path=None) -> Reference          # paper_reference.yaml, the papers' cited values
     evaluate_claims(outputs, reference, rules) -> list[ClaimResult]       # ours + verdict per claim
+    sanity_checks(outputs, spread_multiple) -> list[SanityCheck]          # cost-weight sweep, searched vs random
+    compare(a, b, spread_multiple) -> Comparison    # the one comparison of every verdict (stats.py)
     VerdictRules(accuracy_tolerance_pp, min_over_chance_pp, min_reduction_percent,
-                 evaluator_max_error_percent)
+                 evaluator_max_error_percent, spread_multiple)
 
 ``figures`` holds the stage notebooks' own figures (plot_pretrain, plot_search, ...),
 ``dance_figures`` those of the DANCE stages.  The run lists come from ``params.yaml`` (the report
@@ -23,7 +28,8 @@ _EXPORTS = {"FIGURES": "build", "build_report": "build",
             **{name: "claims" for name in ("IN_TIMING", "NOT_COMPARABLE", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED",
                                            "VERDICTS", "ClaimResult", "VerdictRules", "evaluate_claims", "resolve")},
             **{name: "inputs" for name in ("PipelineOutputs", "load_outputs", "load_timing")},
-            "load_reference": "reference"}
+            "load_reference": "reference", "sanity_checks": "sanity", "SanityCheck": "sanity",
+            "compare": "stats", "Comparison": "stats"}
 
 __all__ = list(_EXPORTS)
 

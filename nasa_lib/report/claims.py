@@ -2,13 +2,19 @@
 
 Each number of ours is an :class:`Item`: either *evidence* (a value read from a metrics file,
 with the file and the JSON path it came from, so anyone can read it back) or *derived* (a named
-formula over other items: a reduction in %, a difference in points...).  The verdict is a rule
-over those numbers (:class:`VerdictRules`, from ``params.yaml: report``), never written by hand:
+formula over other items: a mean over seeds, their standard deviation, a reduction in %, a
+difference in points...).  The training stages run once per seed (``params.yaml: seeds``), so an
+accuracy is read once per seed (evidence items kept in ``REPORT_claims.json``) and shown as their
+mean and standard deviation, "95.5 ± 0.5 % (n=3)".  The verdict is a rule over those numbers
+(:class:`VerdictRules`, from ``params.yaml: report``), never written by hand; every difference of
+two means goes through one comparison, :func:`.stats.compare`: it counts only when it exceeds
+``spread_multiple`` standard errors of the difference.
 
-- ``reproduced``: our numbers show what the paper claims;
-- ``not reproduced``: they do not;
-- ``not comparable at this scale``: the run is too small for the claim to be tested (networks at
-  chance accuracy, another data set or a shorter recipe than the paper's);
+- ``reproduced``: our numbers show what the paper claims, beyond the spread over seeds;
+- ``not reproduced``: they do not (the difference is against the claim, or too small, beyond the spread);
+- ``not comparable at this scale``: the run cannot resolve the question: networks at chance
+  accuracy, a difference inside the spread over seeds, one seed only (spread unknown), a cost model
+  that gives every mapping the same cost, another data set or a shorter recipe than the paper's;
 - ``not run in this profile``: the stages the claim needs did not run;
 - ``judged in TIMING.md``: a claim about wall time, whose numbers differ from run to run and so are
   kept out of REPORT.md (which regenerates byte for byte); TIMING.md gives them and the verdict.
@@ -20,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..opkinds import op_kind
 from ..ops.registry import get_op
+from . import stats
 from .inputs import PipelineOutputs, Source
 from .reference import Reference
 
@@ -40,13 +47,20 @@ class VerdictRules:
     min_over_chance_pp: float = 20.0            # below chance + this: the network did not learn
     min_reduction_percent: float = 1.0          # a cost counts as lower from this reduction on
     evaluator_max_error_percent: float = 10.0   # evaluator MAPE up to this: it models the tool
+    spread_multiple: float = 2.0                # a difference of means counts beyond this many standard errors
 
     def __post_init__(self):
         for name in ("accuracy_tolerance_pp", "min_over_chance_pp", "min_reduction_percent",
-                     "evaluator_max_error_percent"):
+                     "evaluator_max_error_percent", "spread_multiple"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"report.{name}={v!r} is not valid; it must be a number >= 0")
+        if not self.spread_multiple > 0:
+            raise ValueError(f"report.spread_multiple={self.spread_multiple!r} is not valid; it must be a number > 0")
+
+    def compare(self, a, b) -> stats.Comparison:
+        """The one comparison of every verdict (:func:`.stats.compare` at ``spread_multiple``)."""
+        return stats.compare(a, b, self.spread_multiple)
 
 
 # ---- numbers with their provenance ----------------------------------------------------------
@@ -65,13 +79,16 @@ def resolve(doc, path):
     return node
 
 
-FORMULAS = ("reduction_percent", "difference", "ratio", "geomean_reduction_percent")
+FORMULAS = ("reduction_percent", "difference", "ratio", "geomean_reduction_percent", "mean", "std",
+            "se_difference")
 
 
-def apply_formula(formula: str, values: list[float]) -> float:
+def apply_formula(formula: str, values: list[float], params: dict | None = None) -> float:
     """``reduction_percent(new, old)`` = 100 (1 - new/old); ``difference(a, b)`` = a - b;
     ``ratio(a, b)`` = a / b; ``geomean_reduction_percent(new1, old1, new2, old2, ...)`` =
-    100 (1 - geometric mean of new_i / old_i)."""
+    100 (1 - geometric mean of new_i / old_i); ``mean(x1..xn)``; ``std(x1..xn)``: the sample
+    standard deviation (n - 1); ``se_difference(a1..ak, b1..bm)`` with ``params = {"n_a": k}``:
+    sqrt(s_a^2/k + s_b^2/m), the standard error of mean(a) - mean(b)."""
     if formula == "reduction_percent":
         return 100.0 * (1.0 - values[0] / values[1])
     if formula == "difference":
@@ -81,6 +98,20 @@ def apply_formula(formula: str, values: list[float]) -> float:
     if formula == "geomean_reduction_percent":
         logs = [math.log(n / o) for n, o in zip(values[0::2], values[1::2])]
         return 100.0 * (1.0 - math.exp(sum(logs) / len(logs)))
+    if formula == "mean":
+        return stats.mean(values)
+    if formula == "std":
+        sd = stats.sample_std(values)
+        if sd is None:
+            raise ValueError("formula std needs at least two values")
+        return sd
+    if formula == "se_difference":
+        k = int((params or {}).get("n_a", 0))
+        se = stats.se_difference(values[:k], values[k:]) if 0 < k < len(values) else None
+        if se is None:
+            raise ValueError(f"formula se_difference needs params n_a and at least two values a side, got "
+                             f"n_a={k} of {len(values)}")
+        return se
     raise ValueError(f"formula={formula!r} is not valid; valid values: {', '.join(FORMULAS)}")
 
 
@@ -96,6 +127,10 @@ class Item:
     scale: float = 1.0
     formula: str | None = None # derived: the formula ...
     args: list | None = None   # ... over these item indices
+    params: dict | None = None # ... with these parameters (se_difference: n_a)
+    shown: bool = True         # printed in the table cell (per-seed values: REPORT_claims.json only)
+    n: int | None = None       # a mean: over this many values ...
+    sd: int | None = None      # ... and the index of its standard deviation (printed "mean ± sd")
 
 
 @dataclass
@@ -113,23 +148,66 @@ class ClaimResult:
         return asdict(self)
 
 
+@dataclass
+class Stat:
+    """A quantity read once per seed: its values, their item indices and the mean (and sd) items."""
+    values: list
+    idx: list
+    mean_idx: int
+    sd_idx: int | None
+
+    @property
+    def mean(self) -> float:
+        return stats.mean(self.values)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+
 class _Builder:
     """Collects the items of one claim."""
 
     def __init__(self):
         self.items: list[Item] = []
 
-    def read(self, group: str, label: str, src: Source, path: list, unit: str = "", scale: float = 1.0) -> int:
+    def read(self, group: str, label: str, src: Source, path: list, unit: str = "", scale: float = 1.0,
+             shown: bool = True) -> int:
         raw = resolve(src.doc, path)
         if raw is None or isinstance(raw, bool) or not isinstance(raw, (int, float)):
             raise ValueError(f"{src.path}: {path} is {raw!r}, not a number")
-        self.items.append(Item(group, label, float(raw) * scale, unit, source=src.path, path=list(path), scale=scale))
+        self.items.append(Item(group, label, float(raw) * scale, unit, source=src.path, path=list(path), scale=scale,
+                               shown=shown))
         return len(self.items) - 1
 
-    def derive(self, group: str, label: str, formula: str, args: list[int], unit: str = "") -> int:
-        value = apply_formula(formula, [self.items[i].value for i in args])
-        self.items.append(Item(group, label, value, unit, kind="derived", formula=formula, args=list(args)))
+    def derive(self, group: str, label: str, formula: str, args: list[int], unit: str = "", shown: bool = True,
+               params: dict | None = None) -> int:
+        value = apply_formula(formula, [self.items[i].value for i in args], params)
+        self.items.append(Item(group, label, value, unit, kind="derived", formula=formula, args=list(args),
+                               params=params, shown=shown))
         return len(self.items) - 1
+
+    def stat(self, group: str, label: str, reads: list, unit: str = "", scale: float = 1.0) -> Stat:
+        """One quantity per seed: ``reads`` = [(seed label, Source, JSON path)], each an evidence
+        item (kept out of the table), then their mean (shown, with its n) and, from two values
+        on, their standard deviation (shown beside the mean)."""
+        idx = [self.read(group, f"{label} ({tag})", src, path, unit, scale, shown=False) for tag, src, path in reads]
+        m = self.derive(group, label, "mean", idx, unit)
+        sd = self.derive(group, f"{label}, standard deviation", "std", idx, unit, shown=False) if len(idx) > 1 else None
+        self.items[m].n, self.items[m].sd = len(idx), sd
+        return Stat([self.items[i].value for i in idx], idx, m, sd)
+
+    def seeds(self, group: str, label: str, per_seed: dict, path: list, unit: str = "", scale: float = 1.0) -> Stat:
+        """``path`` of every seed's file (``per_seed``: seed -> Source)."""
+        return self.stat(group, label, [(f"seed {k}", src, path) for k, src in per_seed.items()], unit, scale)
+
+    def difference(self, group: str, label: str, a: Stat, b: Stat, unit: str, rules: VerdictRules) -> stats.Comparison:
+        """mean(a) - mean(b) (shown) and its standard error (shown when both sides have two values
+        or more); the comparison the verdict uses."""
+        self.derive(group, label, "difference", [a.mean_idx, b.mean_idx], unit)
+        if a.n > 1 and b.n > 1:
+            self.derive(group, "standard error", "se_difference", a.idx + b.idx, unit, params={"n_a": a.n})
+        return rules.compare(a.values, b.values)
 
     def value(self, i: int) -> float:
         return self.items[i].value
@@ -149,12 +227,22 @@ def has_mult_free(arch) -> bool:
     return any(op_kind(kind).mult_free for kind in op_kinds(arch))
 
 
-def _row_path(network: str, mode: str, key: str) -> list:
-    return ["rows", {"network": network, "mode": mode}, key]
+def _row_path(network: str, seed, mode: str, key: str) -> list:
+    return ["rows", {"network": network, "seed": seed, "mode": mode}, key]
 
 
-def _has_row(out: PipelineOutputs, network: str, mode: str) -> bool:
-    return any(r["network"] == network and r["mode"] == mode for r in out.hw_rows())
+def _mapped_every_seed(out: PipelineOutputs, network: str, *modes) -> bool:
+    return all(out.hw_row(network, k, m) is not None for k in out.per_seed("retrain", network) for m in modes)
+
+
+def _archs(out: PipelineOutputs, network: str) -> list:
+    return [src.doc["arch"] for src in out.per_seed("retrain", network).values()]
+
+
+def _hw_stat(b: _Builder, out: PipelineOutputs, group: str, label: str, network: str, mode: str, key: str,
+             unit: str) -> Stat:
+    reads = [(f"seed {k}", out.hw, _row_path(network, k, mode, key)) for k in out.per_seed("retrain", network)]
+    return b.stat(group, label, reads, unit)
 
 
 def _trained(out: PipelineOutputs, acc_percent: float, rules: VerdictRules) -> bool:
@@ -166,68 +254,99 @@ def _chance_reason(out, what, acc, rules) -> str:
             f"{rules.min_over_chance_pp:g} percentage points: too few epochs or images for accuracy to mean anything")
 
 
+def _one_seed_reason(what: str) -> str:
+    return (f"{what}: one seed, so the spread over seeds is unknown and accuracies cannot be compared "
+            f"(params.yaml seeds: list two or more)")
+
+
+def _spread(c: stats.Comparison, unit: str) -> str:
+    return c.describe(unit)
+
+
 # ---- the claims -------------------------------------------------------------------------------
 def claim_accuracy_anchors(out: PipelineOutputs, ref: Reference, rules: VerdictRules, b: _Builder):
     anchors = {"cifar10": [("OnlyConv", "onlyconv_cifar10_top1_percent")],
                "cifar100": [("OnlyConv", "onlyconv_cifar100_top1_percent"),
                             ("Hybrid-All", "hybrid_all_cifar100_top1_percent")]}
     ours = [(run, key) for run, key in anchors.get(out.dataset, []) if run in out.retrain]
-    for run, _ in ours:
-        b.read(run, "test accuracy", out.retrain[run], ["test_acc"], "%", 100.0)
+    acc = {run: b.seeds(run, "test accuracy", out.per_seed("retrain", run), ["test_acc"], "%", 100.0)
+           for run, _ in ours}
     if out.dataset not in anchors:
         return NOT_COMPARABLE, (f"the paper's anchors are on CIFAR-10/100; this profile trains on {out.dataset}")
     if not ours:
         return NOT_RUN, "no OnlyConv or Hybrid-All search was retrained in this profile"
-    short = [run for run, _ in ours if out.retrain[run].doc.get("epochs", 0) < ref.value("retrain_epochs")]
+    epochs = {run: min(s.doc.get("epochs", 0) for s in out.per_seed("retrain", run).values()) for run, _ in ours}
+    short = [run for run, _ in ours if epochs[run] < ref.value("retrain_epochs")]
     if short:
-        return NOT_COMPARABLE, (f"{', '.join(short)} retrained for {out.retrain[short[0]].doc.get('epochs')} epochs, "
+        return NOT_COMPARABLE, (f"{', '.join(short)} retrained for {epochs[short[0]]} epochs, "
                                 f"the paper's recipe {ref.value('retrain_epochs'):g}")
-    gaps = [abs(b.items[i].value - ref.value(key)) for i, (_, key) in enumerate(ours)]
-    if max(gaps) <= rules.accuracy_tolerance_pp:
-        return REPRODUCED, f"every anchor within {rules.accuracy_tolerance_pp:g} points of the paper's"
-    return NOT_REPRODUCED, (f"largest gap to the paper's accuracy {max(gaps):.3g} points "
-                            f"(> {rules.accuracy_tolerance_pp:g})")
+    outcomes = []
+    for run, key in ours:
+        c = rules.compare(acc[run].values, ref.value(key))      # the paper's figure: one number, no spread
+        gap = f"{run}: {c.mean_a:.4g} % against the paper's {ref.value(key):g} % ({_spread(c, 'points')})"
+        if c.status == stats.UNKNOWN:
+            outcomes.append((NOT_COMPARABLE, _one_seed_reason(run)))
+        elif abs(c.diff) <= rules.accuracy_tolerance_pp:
+            outcomes.append((REPRODUCED, f"{gap}, within {rules.accuracy_tolerance_pp:g} points"))
+        elif c.counts:
+            outcomes.append((NOT_REPRODUCED, f"{gap}, more than {rules.accuracy_tolerance_pp:g} points"))
+        else:
+            outcomes.append((NOT_COMPARABLE, f"{gap}: the gap is inside the spread over seeds"))
+    return _combine(outcomes)
 
 
 def claim_hybrid_beats_mult_only(out, ref, rules, b: _Builder):
     if out.hw is None:
         return NOT_RUN, "the hw_mapping stage did not run"
-    mapped = {n: s for n, s in out.retrain.items() if _has_row(out, n, "auto") and _has_row(out, n, "multiplier_only")}
-    mult_only = sorted(n for n, s in mapped.items() if is_mult_only(s.doc["arch"]))
-    # every network is a hybrid through its conv stem and header: a searched one with any shift or
-    # adder block is what NASA's search yields
-    hybrids = sorted(n for n, s in mapped.items() if s.doc["arch_source"] == "search" and has_mult_free(s.doc["arch"]))
+    mapped = sorted(n for n in out.retrain if _mapped_every_seed(out, n, "auto", "multiplier_only"))
+    mult_only = [n for n in mapped if all(is_mult_only(a) for a in _archs(out, n))]
+    # every network is a hybrid through its conv stem and header: a searched one with shift or adder
+    # blocks (every seed's) is what NASA's search yields
+    hybrids = [n for n in mapped if out.retrain[n].doc["arch_source"] == "search"
+               and all(has_mult_free(a) for a in _archs(out, n))]
     if not mult_only:
         return NOT_RUN, "no multiplication-only network (all-conv baseline or OnlyConv search) was trained"
     if not hybrids:
-        searched = [n for n, s in mapped.items() if s.doc["arch_source"] == "search"]
-        return (NOT_COMPARABLE, "no searched network has shift or adder blocks") if searched \
+        searched = [n for n in mapped if out.retrain[n].doc["arch_source"] == "search"]
+        return (NOT_COMPARABLE, "no searched network has shift or adder blocks at every seed") if searched \
             else (NOT_RUN, "no search ran in this profile")
-    acc = {n: 100.0 * mapped[n].doc["test_acc"] for n in mapped}
-    edp = {r["network"]: r["edp_uj_ms"] for r in out.hw_rows("auto")}
+    acc = {n: stats.mean(out.values("retrain", n, "test_acc", 100.0)) for n in mapped}
+    edp = {n: stats.mean([out.hw_row(n, k, "auto")["edp_uj_ms"] for k in out.per_seed("retrain", n)])
+           for n in mapped}
     ref_net = max(mult_only, key=lambda n: acc[n])          # the most accurate multiplication-only network
     comparable = [h for h in hybrids if acc[h] >= acc[ref_net] - rules.accuracy_tolerance_pp]
     hyb = min(comparable, key=lambda n: edp[n]) if comparable else max(hybrids, key=lambda n: acc[n])
     g_ref, g_hyb = f"{ref_net} (multiplier-only accelerator)", f"{hyb} (chunk-based, auto-mapper)"
-    a_ref = b.read(g_ref, "accuracy", mapped[ref_net], ["test_acc"], "%", 100.0)
-    e_ref = b.read(g_ref, "energy", out.hw, _row_path(ref_net, "multiplier_only", "energy_uj"), "uJ")
-    d_ref = b.read(g_ref, "EDP", out.hw, _row_path(ref_net, "multiplier_only", "edp_uj_ms"), "uJ x ms")
-    a_h = b.read(g_hyb, "accuracy", mapped[hyb], ["test_acc"], "%", 100.0)
-    e_h = b.read(g_hyb, "energy", out.hw, _row_path(hyb, "auto", "energy_uj"), "uJ")
-    d_h = b.read(g_hyb, "EDP", out.hw, _row_path(hyb, "auto", "edp_uj_ms"), "uJ x ms")
-    da = b.derive("hybrid vs multiplication-only", "accuracy", "difference", [a_h, a_ref], "points")
-    re = b.derive("hybrid vs multiplication-only", "energy", "reduction_percent", [e_h, e_ref], "% lower")
-    rd = b.derive("hybrid vs multiplication-only", "EDP", "reduction_percent", [d_h, d_ref], "% lower")
-    if not _trained(out, b.value(a_ref), rules):
-        return NOT_COMPARABLE, _chance_reason(out, ref_net, b.value(a_ref), rules)
-    if b.value(da) < -rules.accuracy_tolerance_pp:
-        return NOT_REPRODUCED, (f"no hybrid within {rules.accuracy_tolerance_pp:g} percentage points of {ref_net}'s "
-                                f"accuracy (best: {hyb}, {b.value(da):+.3g} points)")
-    if b.value(re) >= rules.min_reduction_percent and b.value(rd) >= rules.min_reduction_percent:
-        return REPRODUCED, (f"{hyb}: {b.value(re):.3g} % less energy, {b.value(rd):.3g} % lower EDP "
-                            f"at {b.value(da):+.3g} points accuracy")
-    return NOT_REPRODUCED, (f"{hyb}: energy {b.value(re):.3g} %, EDP {b.value(rd):.3g} % lower "
-                            f"(needs >= {rules.min_reduction_percent:g} % each)")
+    a_ref = b.seeds(g_ref, "accuracy", out.per_seed("retrain", ref_net), ["test_acc"], "%", 100.0)
+    e_ref = _hw_stat(b, out, g_ref, "energy", ref_net, "multiplier_only", "energy_uj", "uJ")
+    d_ref = _hw_stat(b, out, g_ref, "EDP", ref_net, "multiplier_only", "edp_uj_ms", "uJ x ms")
+    a_h = b.seeds(g_hyb, "accuracy", out.per_seed("retrain", hyb), ["test_acc"], "%", 100.0)
+    e_h = _hw_stat(b, out, g_hyb, "energy", hyb, "auto", "energy_uj", "uJ")
+    d_h = _hw_stat(b, out, g_hyb, "EDP", hyb, "auto", "edp_uj_ms", "uJ x ms")
+    g = "hybrid vs multiplication-only"
+    ca = b.difference(g, "accuracy", a_h, a_ref, "points", rules)
+    costs = {}
+    for name, new, old in (("energy", e_h, e_ref), ("EDP", d_h, d_ref)):
+        red = b.value(b.derive(g, name, "reduction_percent", [new.mean_idx, old.mean_idx], "% lower"))
+        costs[name] = (red, rules.compare(new.values, old.values))
+    if not _trained(out, a_ref.mean, rules):
+        return NOT_COMPARABLE, _chance_reason(out, ref_net, a_ref.mean, rules)
+    if ca.status == stats.UNKNOWN:
+        return NOT_COMPARABLE, _one_seed_reason(f"{hyb} vs {ref_net}")
+    if ca.diff < -rules.accuracy_tolerance_pp:
+        if ca.counts:
+            return NOT_REPRODUCED, (f"no hybrid within {rules.accuracy_tolerance_pp:g} percentage points of "
+                                    f"{ref_net}'s accuracy (best: {hyb}, {_spread(ca, 'points')})")
+        return NOT_COMPARABLE, (f"{hyb} is {-ca.diff:.3g} points less accurate than {ref_net}, but the difference "
+                                f"is inside the spread over seeds ({_spread(ca, 'points')})")
+    text = ", ".join(f"{name} {red:.3g} % lower ({_spread(c, 'uJ' if name == 'energy' else 'uJ x ms')})"
+                     for name, (red, c) in costs.items())
+    lower = {name: red >= rules.min_reduction_percent and c.counts for name, (red, c) in costs.items()}
+    if all(lower.values()):
+        return REPRODUCED, f"{hyb}: {text}, at {ca.diff:+.3g} points accuracy"
+    if any(c.counts and not lower[name] for name, (_, c) in costs.items()):
+        return NOT_REPRODUCED, f"{hyb}: {text} (needs >= {rules.min_reduction_percent:g} % each, beyond the spread)"
+    return NOT_COMPARABLE, f"{hyb}: {text}: a cost difference inside the spread over seeds"
 
 
 def claim_pgp(out, ref, rules, b: _Builder):
@@ -237,31 +356,44 @@ def claim_pgp(out, ref, rules, b: _Builder):
         without = sorted(r for r, s in out.pretrain.items() if s.doc["space"] == space and not s.doc["pgp"])
         if with_pgp and without and space != "OnlyConv":
             pairs.append((with_pgp[0], without[0]))
-    pairs = [(p, n) for p, n in pairs if out.pretrain[p].doc.get("final_val_acc") is not None
-             and out.pretrain[n].doc.get("final_val_acc") is not None]
+    pairs = [(p, n) for p, n in pairs
+             if all(s.doc.get("final_val_acc") is not None
+                    for r in (p, n) for s in out.per_seed("pretrain", r).values())]
     if not pairs:
         return NOT_RUN, "no hybrid space was pretrained both with and without PGP"
     outcomes = []
     for p, n in pairs:
         g = f"{p} vs {n}"
-        sp = b.read(g, "supernet val. accuracy with PGP", out.pretrain[p], ["final_val_acc"], "%", 100.0)
-        sn = b.read(g, "without", out.pretrain[n], ["final_val_acc"], "%", 100.0)
-        gain = b.value(b.derive(g, "PGP gain", "difference", [sp, sn], "points"))
-        derived_ok = True
+        sp = b.seeds(g, "supernet val. accuracy with PGP", out.per_seed("pretrain", p), ["final_val_acc"], "%", 100.0)
+        sn = b.seeds(g, "without", out.per_seed("pretrain", n), ["final_val_acc"], "%", 100.0)
+        cs = b.difference(g, "PGP gain", sp, sn, "points", rules)
+        cr = None
         if p in out.retrain and n in out.retrain:
-            rp = b.read(g, "searched network's test accuracy with PGP", out.retrain[p], ["test_acc"], "%", 100.0)
-            rn = b.read(g, "without", out.retrain[n], ["test_acc"], "%", 100.0)
-            diff = b.value(b.derive(g, "difference", "difference", [rp, rn], "points"))
-            derived_ok = diff >= -rules.accuracy_tolerance_pp
-        if max(b.value(sp), b.value(sn)) < out.chance_percent + rules.min_over_chance_pp:
-            outcomes.append((NOT_COMPARABLE,
-                             f"{p}: both supernets near chance ({b.value(sp):.3g} / {b.value(sn):.3g} %)"))
-        elif gain >= rules.accuracy_tolerance_pp and derived_ok:
-            outcomes.append((REPRODUCED, f"{p}: PGP supernet {gain:+.3g} points"))
+            rp = b.seeds(g, "searched network's test accuracy with PGP", out.per_seed("retrain", p), ["test_acc"],
+                         "%", 100.0)
+            rn = b.seeds(g, "without", out.per_seed("retrain", n), ["test_acc"], "%", 100.0)
+            cr = b.difference(g, "difference", rp, rn, "points", rules)
+            nets_learned = _trained(out, min(rp.mean, rn.mean), rules)
+        untrained = [f"{r}'s supernet {s.mean:.3g} %" for r, s in ((p, sp), (n, sn))
+                     if not _trained(out, s.mean, rules)]
+        if untrained:
+            outcomes.append((NOT_COMPARABLE, f"{p}: {' and '.join(untrained)} (mean over seeds) below chance "
+                             f"({out.chance_percent:.4g} %) + {rules.min_over_chance_pp:g} points: a supernet that "
+                             f"has not learned has no accuracy to compare"))
+        elif cs.status == stats.UNKNOWN:
+            outcomes.append((NOT_COMPARABLE, _one_seed_reason(g)))
+        elif not cs.counts:
+            outcomes.append((NOT_COMPARABLE, f"{p}: PGP supernet {cs.diff:+.3g} points, inside the spread over seeds "
+                             f"({_spread(cs, 'points')})"))
+        elif cs.diff < rules.accuracy_tolerance_pp:
+            outcomes.append((NOT_REPRODUCED, f"{p}: PGP supernet {cs.diff:+.3g} points ({_spread(cs, 'points')}; "
+                             f"needs >= {rules.accuracy_tolerance_pp:g} points)"))
+        elif cr is not None and nets_learned and cr.diff < -rules.accuracy_tolerance_pp and cr.counts:
+            outcomes.append((NOT_REPRODUCED, f"{p}: PGP supernet {cs.diff:+.3g} points, but the searched network "
+                             f"is less accurate with PGP ({_spread(cr, 'points')})"))
         else:
-            outcomes.append((NOT_REPRODUCED, f"{p}: PGP supernet {gain:+.3g} points"
-                             + ("" if derived_ok else ", searched network less accurate with PGP")
-                             + f" (needs >= {rules.accuracy_tolerance_pp:g} points)"))
+            net = "" if cr is None else f"; searched network {cr.diff:+.3g} points ({cr.status})"
+            outcomes.append((REPRODUCED, f"{p}: PGP supernet {cs.diff:+.3g} points ({_spread(cs, 'points')}){net}"))
     return _combine(outcomes)
 
 
@@ -278,25 +410,71 @@ def _networks(n: int) -> str:
     return f"{n} network" + ("s" if n != 1 else "")
 
 
+def _distinct_networks(out: PipelineOutputs, mode: str) -> dict[str, list]:
+    """Network -> the seeds of its distinct architectures with shift or adder layers, mapped both
+    with the auto-mapper and under ``mode`` (a baseline is the same network every seed: once)."""
+    found = {}
+    for n in sorted(out.retrain):
+        seen, seeds = set(), []
+        for k, src in out.per_seed("retrain", n).items():
+            arch = tuple(src.doc["arch"])
+            if arch in seen or not has_mult_free(arch):
+                continue
+            if out.hw_row(n, k, "auto") is None or out.hw_row(n, k, mode) is None:
+                continue
+            seen.add(arch)
+            seeds.append(k)
+        if seeds:
+            found[n] = seeds
+    return found
+
+
 def _edp_ablation(out, rules, b: _Builder, mode: str, what: str):
+    """EDP with the auto-mapper against ``mode``, per distinct network (each seed's searched
+    network; a baseline once): the same network under two mappings, so the reductions are paired
+    and their spread is that of the per-network log reductions."""
     if out.hw is None:
         return NOT_RUN, "the hw_mapping stage did not run"
-    nets = sorted(n for n, s in out.retrain.items()
-                  if has_mult_free(s.doc["arch"]) and _has_row(out, n, "auto") and _has_row(out, n, mode))
+    nets = _distinct_networks(out, mode)
     if not nets:
         return NOT_COMPARABLE, "no network with shift or adder layers was mapped"
-    pairs = []
-    for n in nets:
-        new = b.read(n, "EDP with the auto-mapper", out.hw, _row_path(n, "auto", "edp_uj_ms"), "uJ x ms")
-        old = b.read(n, f"with {what}", out.hw, _row_path(n, mode, "edp_uj_ms"), "uJ x ms")
-        b.derive(n, "reduction", "reduction_percent", [new, old], "%")
-        pairs += [new, old]
-    red = b.value(b.derive(f"{_networks(len(nets))} with shift or adder layers", "geometric-mean EDP reduction",
+    pairs, logs = [], []
+    for n, seeds in nets.items():
+        tag = (lambda k: f"seed {k}") if len(seeds) > 1 else (lambda k: None)
+        own = []
+        for k in seeds:
+            suffix = f" ({tag(k)})" if tag(k) else ""
+            new = b.read(n, f"EDP with the auto-mapper{suffix}", out.hw, _row_path(n, k, "auto", "edp_uj_ms"),
+                         "uJ x ms", shown=len(seeds) == 1)
+            old = b.read(n, f"with {what}{suffix}", out.hw, _row_path(n, k, mode, "edp_uj_ms"), "uJ x ms",
+                         shown=len(seeds) == 1)
+            own += [new, old]
+            logs.append(100.0 * math.log(b.value(old) / b.value(new)))
+        if len(seeds) > 1:     # a searched run: its networks' mean EDPs, shown with their spread
+            for label, idx in (("EDP with the auto-mapper", own[0::2]), (f"with {what}", own[1::2])):
+                m = b.derive(n, label, "mean", idx, "uJ x ms")
+                b.items[m].n, b.items[m].sd = len(idx), b.derive(n, f"{label}, standard deviation", "std", idx,
+                                                                 "uJ x ms", shown=False)
+        b.derive(n, "reduction" if len(seeds) == 1 else f"geometric-mean reduction over {len(seeds)} seeds",
+                 "reduction_percent" if len(seeds) == 1 else "geomean_reduction_percent", own, "%")
+        pairs += own
+    count = len(logs)
+    red = b.value(b.derive(f"{_networks(count)} with shift or adder layers", "geometric-mean EDP reduction",
                            "geomean_reduction_percent", pairs, "%"))
+    over = f"geometric mean over {_networks(count)}: each seed's searched network and each baseline once"
+    if all(b.value(n) == b.value(o) for n, o in zip(pairs[0::2], pairs[1::2])):
+        return NOT_COMPARABLE, (f"the cost model gives the same EDP with {what} as with the auto-mapper for every "
+                                f"network ({over}): at this scale it cannot resolve the question")
+    c = rules.compare(logs, 0.0)      # mean log reduction (x100) against none, its spread over the networks
+    spread = (f"per network, 100 ln(EDP with {what} / with the auto-mapper): mean {c.diff:.3g}, SE {c.se:.3g}, counts "
+              f"beyond {rules.spread_multiple:g} SE: {c.status}" if c.se is not None
+              else "one network: spread unknown, judged by the reduction alone")
+    if c.status == stats.INSIDE:
+        return NOT_COMPARABLE, (f"EDP {red:.3g} % lower ({over}), but the reductions vary across the networks more "
+                                f"than that: {spread}")
     if red >= rules.min_reduction_percent:
-        return REPRODUCED, f"EDP {red:.3g} % lower (geometric mean over {_networks(len(nets))})"
-    return NOT_REPRODUCED, (f"EDP {red:.3g} % lower (geometric mean over {_networks(len(nets))}; "
-                            f"needs >= {rules.min_reduction_percent:g} %)")
+        return REPRODUCED, f"EDP {red:.3g} % lower ({over}; {spread})"
+    return NOT_REPRODUCED, (f"EDP {red:.3g} % lower ({over}; {spread}; needs >= {rules.min_reduction_percent:g} %)")
 
 
 def claim_automapper(out, ref, rules, b):
@@ -328,35 +506,71 @@ def claim_evaluator(out, ref, rules, b: _Builder):
     return NOT_REPRODUCED, f"largest test error {max(worst):.3g} % (> {rules.evaluator_max_error_percent:g} %)"
 
 
+def more_accurate_at_no_higher_cost(runs: list, key: str = "edap") -> list:
+    """The other way of DANCE's matched comparison (the metrics' ``matched`` holds the first: for
+    each sequential result the cheapest co-exploration result at matched accuracy): for each
+    sequential result, the most accurate co-exploration result whose ``key`` cost is no higher.
+    ``coexplore_lam`` is ``None`` when every co-exploration result costs more."""
+    co = [r for r in runs if r["method"] == "coexplore"]
+    result = []
+    for s in (r for r in runs if r["method"] == "sequential"):
+        ok = [c for c in co if c[key] <= s[key]]
+        best = max(ok, key=lambda c: c["accuracy"]) if ok else None
+        result.append({"sequential_lam": s["lam"], "coexplore_lam": best["lam"] if best else None,
+                       "gain_points": best["accuracy"] - s["accuracy"] if best else None})
+    return result
+
+
 def claim_coexplore_cost(out, ref, rules, b: _Builder):
+    """Matched both ways, per sequential result: co-exploration at matched accuracy and cheaper
+    (the metrics' ``matched``), or at no higher cost and more accurate (computed here from the
+    metrics' ``runs``)."""
     if not out.dance["coexplore"]:
         return NOT_RUN, "the DANCE co-exploration stage did not run"
     outcomes = []
     for name, src in sorted(out.dance["coexplore"].items()):
         name = src.doc.get("run") or name
+        runs = src.doc.get("runs", [])
         for j, m in enumerate(src.doc.get("matched", [])):
             key = m["key"]
             g = f"{name}, sequential lambda {m['sequential_lam']:g}"
             unit = COST_UNITS.get(key, "")
             acc_s = b.read(g, "sequential accuracy", src, ["matched", j, "sequential_accuracy"], "%")
             cost_s = b.read(g, f"sequential {key.upper()}", src, ["matched", j, "sequential"], unit)
-            if m.get("coexplore") is None:
-                outcomes.append((NOT_REPRODUCED if _trained(out, b.value(acc_s), rules) else NOT_COMPARABLE,
-                                 f"{g}: no co-exploration result within the matching tolerance of its accuracy"))
-                continue
-            b.read(g, "co-exploration accuracy", src, ["matched", j, "coexplore_accuracy"], "%")
-            cost_c = b.read(g, f"co-exploration {key.upper()}", src, ["matched", j, "coexplore"], unit)
-            red = b.value(b.derive(g, f"{key.upper()} reduction", "reduction_percent", [cost_c, cost_s], "%"))
+            ways = []
+            if m.get("coexplore") is not None:
+                b.read(g, "co-exploration at matched accuracy: accuracy", src, ["matched", j, "coexplore_accuracy"],
+                       "%")
+                cost_c = b.read(g, f"{key.upper()}", src, ["matched", j, "coexplore"], unit)
+                red = b.value(b.derive(g, f"{key.upper()} reduction", "reduction_percent", [cost_c, cost_s], "%"))
+                ways.append(("cheaper", red >= rules.min_reduction_percent,
+                             f"{red:.3g} % cheaper at matched accuracy"))
+            else:
+                ways.append(("cheaper", False, "no co-exploration result at matched accuracy"))
+            other = next((o for o in more_accurate_at_no_higher_cost(runs, key)
+                          if o["sequential_lam"] == m["sequential_lam"]), None)
+            if other is not None and other["coexplore_lam"] is not None:
+                a_c = b.read(g, f"co-exploration at no higher {key.upper()}: accuracy", src,
+                             ["runs", {"method": "coexplore", "lam": other["coexplore_lam"]}, "accuracy"], "%")
+                gain = b.value(b.derive(g, "accuracy gain", "difference", [a_c, acc_s], "points"))
+                ways.append(("more accurate", gain > rules.accuracy_tolerance_pp,
+                             f"{gain:+.3g} points at no higher {key.upper()}"))
+            else:
+                ways.append(("more accurate", False, f"no co-exploration result at no higher {key.upper()}"))
+            text = f"{g}: " + "; ".join(t for _, _, t in ways)
             if not _trained(out, b.value(acc_s), rules):
                 outcomes.append((NOT_COMPARABLE, _chance_reason(out, g, b.value(acc_s), rules)))
-            elif red >= rules.min_reduction_percent:
-                outcomes.append((REPRODUCED, f"{g}: {red:.3g} % cheaper"))
+            elif any(ok for _, ok, _ in ways):
+                outcomes.append((REPRODUCED, text))
             else:
-                outcomes.append((NOT_REPRODUCED,
-                                 f"{g}: {red:.3g} % cheaper (needs >= {rules.min_reduction_percent:g} %)"))
+                outcomes.append((NOT_REPRODUCED, text + f" (needs >= {rules.min_reduction_percent:g} % cheaper, or "
+                                 f"> {rules.accuracy_tolerance_pp:g} points more accurate)"))
     if not outcomes:
         return NOT_RUN, "the co-exploration metrics hold no matched-accuracy comparison"
-    return _combine(outcomes)
+    verdict, reason = _combine(outcomes)
+    return verdict, (reason + "; DANCE runs once (the supernet of seed common.seed), so the accuracy spread is "
+                     "unknown: accuracies match within the stage's tolerance, and more accurate means by more than "
+                     f"{rules.accuracy_tolerance_pp:g} points")
 
 
 def claim_coexplore_time(out, ref, rules, b):

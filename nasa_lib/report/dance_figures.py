@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..dance.costtables import METRICS
-from .figures import label_points, save
+from .figures import accuracy_axis, chance_level, label_points, save
 
 LABELS = {"latency_ms": "latency (ms / image)", "energy_uj": "energy (uJ / image)", "area_mm2": "area (mm^2)"}
 METHOD_STYLE = {"coexplore": ("tab:red", "o", "co-exploration (DANCE)"),
@@ -74,15 +74,21 @@ def plot_predicted_vs_true(true: np.ndarray, pred: np.ndarray, mape_percent: dic
     return save(fig, path)
 
 
-def plot_coexplore(results: dict, path, title: str):
-    """Accuracy vs EDAP of every network + accelerator found, per method and lambda."""
+def plot_coexplore(results: dict, path, title: str, *, num_classes: int | None = None):
+    """Accuracy vs EDAP of every network + accelerator found, per method and lambda.
+
+    With ``num_classes`` the accuracy axis shows chance (100 / ``num_classes`` %, dashed), or
+    zooms onto the points when they are all far above it and then says "axis does not include
+    chance (X %)"; without it the axis runs from 0 to 100 % and its label says chance is not
+    marked (:func:`.figures.accuracy_axis`)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    to_label = []
+    to_label, accs = [], []
     for method, (color, marker, label) in METHOD_STYLE.items():
         pts = [r for r in results["runs"] if r["method"] == method]
         if not pts:
             continue
         ax.scatter([p["edap"] for p in pts], [p["accuracy"] for p in pts], c=color, marker=marker, s=50, label=label)
+        accs += [p["accuracy"] for p in pts]
         what = "hw_weight" if method == "plain+hw" else "λ"
         to_label += [(p["edap"], p["accuracy"], f"{what}={p['lam']:g}") for p in pts]
     joint = results.get("joint", {})
@@ -90,10 +96,12 @@ def plot_coexplore(results: dict, path, title: str):
         o = joint["optimum"]
         ax.scatter([o["cost_value"]], [100 * o["accuracy"]], marker="*", s=140, c="gold", edgecolors="k",
                    label=f"exhaustive joint optimum ({joint['cost']}; supernet accuracy)")
+        accs.append(100 * o["accuracy"])
     _loglog(ax, y=False)
     ax.set_xlabel("EDAP of network + accelerator (uJ·ms·mm², per image)")
     src = results["runs"][0].get("accuracy_source", "accuracy") if results["runs"] else "accuracy"
-    ax.set_ylabel(f"accuracy (%)\n{src}", fontsize=8)
+    accuracy_axis(ax, accs, chance_level(num_classes), f"accuracy (%)\n{src}", zoom=True)
+    ax.yaxis.label.set_fontsize(8)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()

@@ -3,6 +3,15 @@
 Every function takes what a stage wrote (history lists, alpha histories, data modules), draws
 one figure with labelled axes, units and a title that names the run, saves it (PNG, plus SVG when
 ``svg=True``) and returns the matplotlib figure so a notebook shows it inline.
+
+The figures cannot mislead (these helpers are shared with :mod:`.report_figures` and
+:mod:`.dance_figures`): an accuracy axis includes chance, dashed and labelled, or says in its label
+that it does not (:func:`accuracy_axis`; a function that draws accuracy takes ``num_classes`` and,
+without it, runs the axis from 0 to 100 % and says that chance is not marked); operator
+probabilities are coloured on a fixed 0-1 scale with the uniform level marked
+(:func:`mark_uniform_levels`); pretraining epochs are shaded only by the phases that ran
+(:func:`shade_phases`); an operator kind has one colour everywhere, the op-kind table's
+(:func:`kind_colour`).
 """
 from __future__ import annotations
 
@@ -18,8 +27,139 @@ matplotlib.rcParams["svg.hashsalt"] = "nasa_lib"
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 
+from ..opkinds import OP_KINDS, OpKind, kind_of_op_name, op_kind  # noqa: E402
+
+# Background of a pretraining epoch, by the PGP phase that ran in it (an unknown phase: UNKNOWN_PHASE_COLOR).
 PHASE_COLORS = {"mult": "#dbe9f6", "adder": "#fde0c5", "mixed": "#e2f0d9"}
+UNKNOWN_PHASE_COLOR = "#eeeeee"
+FULL_WIDTH_HATCH = "#a6a6a6"     # hatching of the part of an epoch run at full width
+# Networks of no one operator kind (searched hybrids): black, which no kind of the table uses.
+HYBRID_COLOUR = "#000000"
+CHANCE_COLOUR = "#555555"
+
+
+# ---- one colour per operator kind ---------------------------------------------------------------
+def kind_colour(kind) -> str:
+    """The colour of operator kind ``kind`` (a kind name such as ``"adder"``, or an
+    :class:`~nasa_lib.opkinds.OpKind`) in every figure: the op-kind table's ``colour`` column."""
+    return (kind if isinstance(kind, OpKind) else op_kind(kind)).colour
+
+
+def op_colour(op_name: str) -> str:
+    """The colour of the kind of op ``op_name`` (``add_k3_e6`` -> the adder kind's)."""
+    return kind_colour(kind_of_op_name(op_name))
+
+
+def network_kind(name: str, arch=None) -> str | None:
+    """The one operator kind a fixed network is made of: read from its op list ``arch`` when
+    given (skip layers aside), else from the fixed baselines' table by ``name`` (all-conv,
+    all-shift, all-adder, shift-adder and their aliases); ``None`` for a network of several kinds
+    or an unknown name."""
+    if arch:
+        kinds = {kind_of_op_name(op).name for op in arch} - {"skip"}
+        return kinds.pop() if len(kinds) == 1 else None
+    from ..space.networks import BASELINE_ALIASES, BASELINES   # torch: only where baselines are drawn
+    key = BASELINE_ALIASES.get(str(name).lower(), str(name).lower())
+    return kind_of_op_name(BASELINES[key][0] + "k3_e6").name if key in BASELINES else None
+
+
+def network_colour(name: str, arch_source: str | None = None, arch=None) -> str:
+    """A network's point colour in accuracy-vs-cost plots: a searched network (``arch_source``
+    "search") or one of several kinds is :data:`HYBRID_COLOUR`; a one-kind network (the fixed
+    baselines) is its kind's colour."""
+    if arch_source == "search":
+        return HYBRID_COLOUR
+    kind = network_kind(name, arch)
+    return kind_colour(kind) if kind else HYBRID_COLOUR
+
+
+# ---- honest accuracy axes ------------------------------------------------------------------------
+def chance_level(num_classes: int | None, full: float = 100.0) -> float | None:
+    """Chance accuracy of a ``num_classes``-way classifier on an axis whose perfect accuracy is
+    ``full`` (100 for percent, 1 for a fraction); ``None`` when ``num_classes`` is ``None``."""
+    if num_classes is None:
+        return None
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise ValueError(f"num_classes={num_classes!r} is not valid; it must be an integer >= 2")
+    return full / int(num_classes)
+
+
+def accuracy_axis(ax, values, chance: float | None, label: str, *, full: float = 100.0,
+                  zoom: bool = False) -> bool:
+    """Give ``ax`` an honest accuracy y axis labelled ``label`` and return whether it zoomed.
+
+    ``values`` are the accuracies drawn (in the axis' units: ``full`` is perfect accuracy, 100 for
+    percent, 1 for a fraction), ``chance`` the chance level in the same units (``None``: unknown).
+
+    * chance known: the axis runs from 0 to ``full`` with a dashed grey line at chance, labelled
+      "chance (X %)" (legend) and "chance" (at its right end);
+    * chance unknown: the axis runs from 0 to ``full`` (so chance, wherever it is, is inside) and
+      the label says that chance is not marked;
+    * ``zoom=True`` (for comparisons such as Pareto plots) and chance known: when every value is
+      far above chance (above the middle between chance and perfect accuracy) and the values
+      would fill less than 30 % of the full axis, the axis zooms onto the values and its label
+      says "axis does not include chance (X %)".  Values near chance are never zoomed away from it.
+    """
+    unit = " %" if full == 100.0 else ""
+    vals = [float(v) for v in values if v is not None and np.isfinite(v)]
+    top = 1.03 * full
+    if chance is None:
+        ax.set_ylim(0.0, top)
+        ax.set_ylabel(f"{label}\n(chance not marked: classes unknown)")
+        return False
+    if zoom and vals:
+        lo, hi = min(vals), max(vals)
+        pad = max(0.15 * (hi - lo), 0.01 * full)
+        bottom, upper = lo - pad, min(hi + pad, top)
+        if lo - chance >= 0.5 * (full - chance) and upper - bottom < 0.3 * top:
+            ax.set_ylim(bottom, upper)
+            ax.set_ylabel(f"{label}\naxis does not include chance ({chance:g}{unit})")
+            return True
+    ax.set_ylim(0.0, top)
+    ax.axhline(chance, color=CHANCE_COLOUR, ls="--", lw=1, zorder=1.5, label=f"chance ({chance:g}{unit})",
+               gid="chance")
+    ax.text(0.995, chance, "chance", transform=ax.get_yaxis_transform(), ha="right", va="bottom", fontsize=7,
+            color=CHANCE_COLOUR)
+    ax.set_ylabel(label)
+    return False
+
+
+# ---- the operator-probability heatmap's uniform level --------------------------------------------
+def mark_uniform_levels(cbar, counts, ticks=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[float]:
+    """Mark on the (vertical, 0-1) colour bar ``cbar`` the probability a layer of ``n``
+    candidates gives each of them when alpha is uniform, 1/n, for the layers' candidate counts
+    ``counts``.  One count: a white line (black outline) at 1/n with the tick label "uniform
+    1/n".  Several counts: a hatched band between white lines at the smallest and the largest
+    1/n, with one tick label "uniform 1/max-1/min" (each layer's own level is then in its row label, see
+    :func:`layer_labels`).  Returns the levels, smallest first."""
+    levels = sorted({1.0 / n for n in counts if n})
+    if not levels:
+        return levels
+    cax = cbar.ax
+    outline = [patheffects.withStroke(linewidth=4.5, foreground="black")]
+    if len(levels) == 1:
+        cax.axhline(levels[0], color="white", lw=2.5, path_effects=outline, gid="uniform")
+        mark, text = levels[0], f"uniform\n1/{round(1 / levels[0])}"
+    else:
+        cax.axhspan(levels[0], levels[-1], facecolor="none", edgecolor="white", hatch="xxx", lw=1.0, gid="uniform")
+        for level in (levels[0], levels[-1]):
+            cax.axhline(level, color="white", lw=1.0, path_effects=outline)
+        mark = (levels[0] + levels[-1]) / 2
+        text = f"uniform\n1/{round(1 / levels[0])}-1/{round(1 / levels[-1])}"
+    kept = [t for t in ticks if abs(t - mark) > 0.08]
+    cbar.set_ticks(sorted(kept + [mark]), labels=[text if t == mark else f"{t:g}" for t in sorted(kept + [mark])])
+    return levels
+
+
+def layer_labels(candidates) -> list[str]:
+    """Row labels of a per-layer heatmap: ``L<i>``, plus the layer's uniform level ``(1/n)`` when
+    the layers' candidate counts differ."""
+    counts = [len(c) for c in candidates]
+    if len(set(counts)) <= 1:
+        return [f"L{i}" for i in range(len(counts))]
+    return [f"L{i} (1/{n})" for i, n in enumerate(counts)]
 
 
 def save(fig, path, svg: bool = False):
@@ -60,33 +200,119 @@ def plot_data_overview(datamodule, path, title: str = "", n: int = 16):
     return save(fig, path)
 
 
-def _shade_phases(ax, history):
+def phase_colour(phase: str) -> str:
+    return PHASE_COLORS.get(phase, UNKNOWN_PHASE_COLOR)
+
+
+def full_width_share(row: dict) -> float | None:
+    """Share of a pretraining epoch's steps run at full width: the row's ``full_width_fraction``,
+    else its boolean ``full_width`` (older files) as 1 or 0; ``None`` when the row has neither."""
+    if row.get("full_width_fraction") is not None:
+        return float(row["full_width_fraction"])
+    if row.get("full_width") is not None:
+        return 1.0 if row["full_width"] else 0.0
+    return None
+
+
+def shade_phases(ax, history, full_width: bool = True) -> list[str]:
+    """Shade each epoch of ``history`` by the phase that actually ran in it (its row's
+    ``phase``; rows without one are not shaded) and, with ``full_width``, hatch the part of the
+    epoch given by its share of steps at full width (:func:`full_width_share`).  Returns the
+    phases shaded, in the order of :data:`PHASE_COLORS` (unknown phases after): only these
+    belong in the legend."""
+    shaded = []
     for h in history:
-        if "phase" in h:
-            ax.axvspan(h["epoch"] + 0.5, h["epoch"] + 1.5, color=PHASE_COLORS.get(h["phase"], "white"), lw=0)
+        phase = h.get("phase")
+        if phase is None:
+            continue
+        x0 = h["epoch"] + 0.5
+        ax.axvspan(x0, x0 + 1, color=phase_colour(phase), lw=0, gid=f"phase:{phase}")
+        share = full_width_share(h) if full_width else None
+        if share:
+            ax.axvspan(x0, x0 + share, facecolor="none", edgecolor=FULL_WIDTH_HATCH, hatch="//", lw=0, gid="full_width")
+        if phase not in shaded:
+            shaded.append(phase)
+    order = list(PHASE_COLORS)
+    return sorted(shaded, key=lambda p: (order.index(p) if p in order else len(order), shaded.index(p)))
 
 
-def plot_pretrain(history: list[dict], path, title: str):
-    """Supernet validation accuracy (fixed random paths) and training loss per epoch, PGP phases shaded."""
+_shade_phases = shade_phases     # the older private name
+
+
+def phase_legend(phases, full_width: bool = False) -> tuple[list, list[str]]:
+    """Legend handles and labels of the phases shaded (and of the full-width hatching)."""
+    handles = [plt.Rectangle((0, 0), 1, 1, color=phase_colour(p)) for p in phases]
+    labels = [f"PGP phase: {p}" for p in phases]
+    if full_width:
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor=FULL_WIDTH_HATCH, hatch="//", lw=0))
+        labels.append("hatched: share of the epoch's steps at full width")
+    return handles, labels
+
+
+def _acc(row: dict, key: str, scale: float = 100.0) -> float:
+    value = row.get(key)
+    return np.nan if value is None else scale * float(value)
+
+
+def plot_pretrain(history: list[dict], path, title: str, *, num_classes: int | None = None):
+    """Supernet validation accuracy and training loss per pretraining epoch.
+
+    Left: validation accuracy (%), the mean over the fixed random evaluation paths (``val_acc``);
+    where rows carry them, the min-max band over those paths (``val_acc_paths_min`` /
+    ``val_acc_paths_max``) and the widest path (``val_acc_widest``).  The axis runs from 0 to
+    100 % with chance (100 / ``num_classes`` %) dashed; without ``num_classes`` chance is not
+    marked and the axis label says so.  Right: training loss.
+
+    Both panels shade each epoch by the phase that ran in it (the row's ``phase``: a space
+    without adders records "mixed" for its adder epochs), the legend names only the phases
+    present, and the hatched part of an epoch is its share of steps at full width
+    (``full_width_fraction``, or the older boolean ``full_width``)."""
     sns.set_theme(style="whitegrid")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
     epochs = [h["epoch"] + 1 for h in history]
-    for ax, key, label in ((a1, "val_acc", "validation accuracy (%)"),
-                           (a2, "train_loss", "training loss (cross-entropy)")):
-        _shade_phases(ax, history)
-        scale = 100.0 if key.endswith("acc") else 1.0
-        ax.plot(epochs, [h.get(key, np.nan) * scale for h in history], marker="o")
+    phases = []
+    for ax in (a1, a2):
+        phases = shade_phases(ax, history)
         ax.set_xlabel("pretraining epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel(label)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
-    a2.legend(handles, [f"PGP phase: {p}" for p in PHASE_COLORS], fontsize=8, loc="upper right")
+    has_band = any(h.get("val_acc_paths_min") is not None and h.get("val_acc_paths_max") is not None
+                   for h in history)
+    has_widest = any(h.get("val_acc_widest") is not None for h in history)
+    mean = [_acc(h, "val_acc") for h in history]
+    line, = a1.plot(epochs, mean, marker="o",
+                    label="mean over the evaluation paths" if has_band or has_widest else "validation accuracy")
+    shown = list(mean)
+    if has_band:
+        lo, hi = [_acc(h, "val_acc_paths_min") for h in history], [_acc(h, "val_acc_paths_max") for h in history]
+        a1.fill_between(epochs, lo, hi, color=line.get_color(), alpha=0.25, lw=0, gid="paths_band",
+                        label="min-max over the evaluation paths")
+        shown += lo + hi
+    if has_widest:
+        widest = [_acc(h, "val_acc_widest") for h in history]
+        a1.plot(epochs, widest, marker="^", ls="--", color="#e69f00", label="widest path", gid="widest")
+        shown += widest
+    accuracy_axis(a1, shown, chance_level(num_classes), "validation accuracy (%)")
+    if has_band or has_widest or num_classes is not None:
+        a1.legend(fontsize=7, loc="best")
+    a2.plot(epochs, [_acc(h, "train_loss", 1.0) for h in history], marker="o")
+    a2.set_ylabel("training loss (cross-entropy)")
+    fw = any(full_width_share(h) for h in history if h.get("phase") is not None)
+    if phases or fw:
+        a2.legend(*phase_legend(phases, fw), fontsize=8, loc="upper right")
     fig.suptitle(title)
     return save(fig, path)
 
 
 def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: str):
-    """Final operator probabilities per layer (heatmap) and the derived architecture's cost."""
+    """Final operator probabilities per layer (heatmap) and the derived architecture's cost.
+
+    The heatmap's colour scale is fixed to 0-1 (a near-uniform alpha looks near-uniform, not
+    decided).  The colour bar marks the uniform level 1/n of a layer of n candidates (a white
+    line, "uniform 1/n"); when layers have different candidate counts it marks the band from the
+    smallest to the largest 1/n and every row label names its layer's own level, "L3 (1/9)":
+    a cell coloured above its layer's level is a candidate the search favours.  Candidate names
+    are coloured by their operator kind (:func:`kind_colour`); grey cells are candidates not
+    allowed at that layer."""
     sns.set_theme(style="white")
     final = alpha["probabilities_per_epoch"][-1]
     names = sorted({op for cands in alpha["candidates"] for op in cands}, key=lambda o: (o == "skip", o))
@@ -94,13 +320,18 @@ def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: s
     for i, (cands, probs) in enumerate(zip(alpha["candidates"], final)):
         for op, p in zip(cands, probs):
             matrix[i, names.index(op)] = p
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.2), gridspec_kw={"width_ratios": [3, 1.3], "wspace": 0.35})
-    sns.heatmap(matrix, ax=a1, cmap="viridis", xticklabels=names, yticklabels=[f"L{i}" for i in range(len(final))],
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.2), gridspec_kw={"width_ratios": [3, 1.3], "wspace": 0.45})
+    sns.heatmap(matrix, ax=a1, cmap="viridis", vmin=0.0, vmax=1.0, xticklabels=names,
+                yticklabels=layer_labels(alpha["candidates"][:len(final)]),
                 cbar_kws={"label": "probability softmax(alpha)"})
-    a1.set_xlabel("candidate op (grey: not allowed at that layer)")
+    mark_uniform_levels(a1.collections[0].colorbar, [len(c) for c in alpha["candidates"][:len(final)]])
+    a1.set_xlabel("candidate op, coloured by kind (grey cell: not allowed at that layer)")
     a1.set_ylabel("searchable layer")
     a1.set_facecolor("#bbbbbb")
     a1.tick_params(axis="x", labelsize=7)
+    a1.tick_params(axis="y", rotation=0)
+    for tick in a1.get_xticklabels():
+        tick.set_color(op_colour(tick.get_text()))
     a2.plot([h["epoch"] + 1 for h in history], [h["derived_cost"] for h in history], marker="o")
     a2.set_xlabel("search epoch")
     a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -109,29 +340,41 @@ def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: s
     return save(fig, path)
 
 
+def kind_probabilities(alpha: dict) -> dict[str, list[float]]:
+    """Operator kind -> its probability per search epoch, summed over the kind's candidates and
+    averaged over layers; kinds in the op-kind table's order."""
+    per_epoch = alpha["probabilities_per_epoch"]
+    kinds = {kind_of_op_name(op).name for cands in alpha["candidates"] for op in cands}
+    series = {k: [] for k in OP_KINDS if k in kinds}
+    for layers in per_epoch:
+        for kind in series:
+            series[kind].append(sum(p for cands, probs in zip(alpha["candidates"], layers)
+                                    for op, p in zip(cands, probs) if kind_of_op_name(op).name == kind)
+                                / len(layers))
+    return series
+
+
 def plot_alpha_evolution(alpha: dict, path, title: str):
-    """How the probability of each operator kind evolved during search, averaged over layers."""
-    from ..ops.registry import get_op
+    """How the probability of each operator kind evolved during search, averaged over layers
+    (one line per kind, in its colour of every figure)."""
     sns.set_theme(style="whitegrid")
-    rows = []
-    for epoch, per_layer in enumerate(alpha["probabilities_per_epoch"]):
-        totals = {}
-        for cands, probs in zip(alpha["candidates"], per_layer):
-            for op, p in zip(cands, probs):
-                totals[get_op(op).kind] = totals.get(get_op(op).kind, 0.0) + p / len(per_layer)
-        rows += [(epoch + 1, k, v) for k, v in totals.items()]
-    import pandas as pd
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    sns.lineplot(pd.DataFrame(rows, columns=["epoch", "operator kind", "mean probability"]), x="epoch",
-                 y="mean probability", hue="operator kind", marker="o", ax=ax)
+    for kind, series in kind_probabilities(alpha).items():
+        ax.plot(range(1, len(series) + 1), series, marker="o", color=kind_colour(kind), label=op_kind(kind).label,
+                gid=f"kind:{kind}")
     ax.set_xlabel("search epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("mean probability over layers")
+    ax.set_ylim(0, 1)
+    ax.legend(title="operator kind", fontsize=8)
     ax.set_title(title)
     return save(fig, path)
 
 
-def plot_retrain(history: list[dict], path, title: str):
+def plot_retrain(history: list[dict], path, title: str, *, num_classes: int | None = None):
+    """Training loss (left) and training and validation accuracy (right) per retraining epoch.
+    The accuracy axis runs from 0 to 100 % with chance (100 / ``num_classes`` %) dashed; without
+    ``num_classes`` chance is not marked and the axis label says so."""
     sns.set_theme(style="whitegrid")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
     epochs = [h["epoch"] + 1 for h in history]
@@ -139,11 +382,12 @@ def plot_retrain(history: list[dict], path, title: str):
     a1.set_xlabel("epoch")
     a1.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     a1.set_ylabel("training loss (cross-entropy)")
-    a2.plot(epochs, [100 * h["train_acc"] for h in history], marker="o", label="train")
-    a2.plot(epochs, [100 * h.get("val_acc", np.nan) for h in history], marker="s", label="validation")
+    train, val = [_acc(h, "train_acc") for h in history], [_acc(h, "val_acc") for h in history]
+    a2.plot(epochs, train, marker="o", label="train")
+    a2.plot(epochs, val, marker="s", label="validation")
     a2.set_xlabel("epoch")
     a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    a2.set_ylabel("accuracy (%)")
+    accuracy_axis(a2, train + val, chance_level(num_classes), "accuracy (%)")
     a2.legend()
     fig.suptitle(title)
     return save(fig, path)
@@ -253,18 +497,34 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 
 
 def plot_accuracy_vs_cost(rows: list[dict], path, title: str, cost: str = "energy_uj",
-                          cost_label: str = "energy (uJ per image)", mode: str = "auto"):
-    """Test accuracy against hardware cost on the chunk-based accelerator, Pareto front marked."""
+                          cost_label: str = "energy (uJ per image)", mode: str = "auto", *,
+                          num_classes: int | None = None):
+    """Test accuracy against hardware cost on the chunk-based accelerator, Pareto front marked.
+
+    Searched networks are black circles; a fixed baseline of one operator kind (all-conv,
+    all-shift, all-adder, shift-adder) is a square in its kind's colour (:func:`network_colour`).
+    With ``num_classes`` the accuracy axis shows chance (dashed), or zooms onto the networks when
+    they are all far above it and says so in its label ("axis does not include chance (X %)");
+    without it the axis runs from 0 to 100 %."""
     sns.set_theme(style="whitegrid")
     df = _rows_frame(rows, mode).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    sns.scatterplot(df, x=cost, y=df["test_acc"] * 100, hue="arch_source", style="arch_source", s=80, ax=ax)
+    searched = df[df["arch_source"] == "search"]
+    if len(searched):
+        ax.scatter(searched[cost], searched["test_acc"] * 100, s=80, marker="o", color=HYBRID_COLOUR,
+                   label="searched network", zorder=3)
+    for _, r in df[df["arch_source"] != "search"].iterrows():
+        kind = network_kind(r["network"])
+        ax.scatter([r[cost]], [r["test_acc"] * 100], s=80, marker="s", zorder=3,
+                   color=network_colour(r["network"], r["arch_source"]),
+                   label=f"{r['network']} ({op_kind(kind).label if kind else r['arch_source']})",
+                   gid=f"network:{r['network']}")
     for _, r in df.iterrows():
         ax.annotate(r["network"], (r[cost], r["test_acc"] * 100), fontsize=7, xytext=(4, 3), textcoords="offset points")
     front = pareto_front(list(zip(df[cost], df["test_acc"])))
     ax.plot(df.loc[front, cost], df.loc[front, "test_acc"] * 100, "k--", lw=1, label="Pareto front")
     ax.set_xlabel(cost_label)
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8)
+    accuracy_axis(ax, list(df["test_acc"] * 100), chance_level(num_classes), "test accuracy (%)", zoom=True)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title)
     return save(fig, path)

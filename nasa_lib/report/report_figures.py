@@ -16,14 +16,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..io import load_torch  # noqa: E402
-from ..opkinds import OP_KINDS, kinds_with_layer_op, op_kind  # noqa: E402
+from ..opkinds import CONV_TWIN_KIND, OP_KINDS, kinds_with_layer_op, op_kind  # noqa: E402
 from ..ops.registry import get_op  # noqa: E402
 from .claims import is_mult_only  # noqa: E402
-from .figures import PHASE_COLORS, label_points, pareto_front  # noqa: E402
+from .figures import (HYBRID_COLOUR, accuracy_axis, kind_colour, kind_probabilities,  # noqa: E402
+                      label_points, layer_labels, mark_uniform_levels, network_colour, network_kind, op_colour,
+                      pareto_front, phase_legend, shade_phases)
 from .inputs import PipelineOutputs  # noqa: E402
 from .tables import LEVEL_LABELS, LEVELS, MODE_LABELS, network_order  # noqa: E402
 
-KIND_COLORS = {k.name: k.color for k in OP_KINDS.values()}
+KIND_COLORS = {k: kind_colour(k) for k in OP_KINDS}    # the op-kind table's colours (figures.kind_colour)
 KIND_NAMES = {k.name: k.label for k in OP_KINDS.values()}
 MODE_COLORS = {"auto": "#4c72b0", "fixed_dataflow": "#55a868", "flops_proportional": "#c44e52",
                "multiplier_only": "#8c8c8c"}
@@ -58,13 +60,6 @@ def placeholder(title: str, message: str):
     return fig
 
 
-def _chance_line(ax, out: PipelineOutputs, accuracies_percent) -> None:
-    """Mark chance accuracy, but only where some network is near it (else it squashes the axis)."""
-    values = [v for v in accuracies_percent if v is not None and np.isfinite(v)]
-    if values and min(values) < out.chance_percent + 15:
-        ax.axhline(out.chance_percent, color="grey", ls=":", lw=1, label=f"chance ({out.chance_percent:g} %)")
-
-
 def _plain_log_ticks(ax, axis: str = "both") -> None:
     """Log axes labelled 2, 5, 10 ... instead of overlapping 2x10^0 labels."""
     from matplotlib.ticker import LogLocator, NullFormatter, FormatStrFormatter
@@ -92,9 +87,21 @@ def _grid(n: int, ncols: int = 3, size=(5.0, 3.6)):
 
 
 # ---- pretraining ------------------------------------------------------------------------------
+def _seed_mean(rows_per_seed: list[list[dict]], key: str, epoch: int, how=np.mean) -> float:
+    """``how`` (mean, min, max) over the seeds of ``key`` at ``epoch`` (seeds without it left out)."""
+    vals = [_percent(rows[epoch].get(key)) for rows in rows_per_seed if epoch < len(rows)]
+    vals = [v for v in vals if np.isfinite(v)]
+    return float(how(vals)) if vals else np.nan
+
+
 def fig_pretrain_accuracy(out: PipelineOutputs):
     """Supernet validation accuracy per pretraining epoch, one panel per search space, PGP
-    (solid, its phases shaded) against no PGP (dashed)."""
+    (solid, the phases that ran shaded) against no PGP (dashed): the mean over the seeds (thick)
+    and each seed (thin, same colour).  Where the rows carry them, the min-max band over the
+    evaluation paths of every seed (``val_acc_paths_min`` / ``val_acc_paths_max``) and the widest
+    path (``val_acc_widest``, mean over seeds, dotted) in the run's colour.  The axis runs from 0
+    to 100 % with chance dashed; the legend names only the phases shaded (those of the first
+    seed: every seed runs the same schedule)."""
     if not out.pretrain:
         return None
     spaces = sorted({s.doc["space"] for s in out.pretrain.values()})
@@ -102,56 +109,83 @@ def fig_pretrain_accuracy(out: PipelineOutputs):
     for ax, space in zip(axes, spaces):
         runs = sorted((r for r, s in out.pretrain.items() if s.doc["space"] == space),
                       key=lambda r: (not out.pretrain[r].doc["pgp"], r))
-        seen = []
+        seen, phases = [], []
         for run in runs:
             doc = out.pretrain[run].doc
-            hist = doc["history"]
+            hists = [s.doc["history"] for s in out.per_seed("pretrain", run).values()]
+            n = len(hists)
             if doc["pgp"]:
-                for h in hist:
-                    ax.axvspan(h["epoch"] + 0.5, h["epoch"] + 1.5, color=PHASE_COLORS.get(h.get("phase"), "white"),
-                               lw=0)
-            acc = [100 * h["val_acc"] if h.get("val_acc") is not None else np.nan for h in hist]
+                phases += [p for p in shade_phases(ax, doc["history"], full_width=False) if p not in phases]
+            epochs = [h["epoch"] + 1 for h in doc["history"]]
+            e = range(len(epochs))
+            acc = [_seed_mean(hists, "val_acc", i) for i in e]
             seen += acc
-            ax.plot([h["epoch"] + 1 for h in hist], acc, ls="-" if doc["pgp"] else "--",
-                    marker="o" if doc["pgp"] else "s",
-                    label=f"{run} ({'PGP' if doc['pgp'] else 'no PGP'})")
-        _chance_line(ax, out, seen)
+            what = f"mean of {n} seeds" if n > 1 else f"seed {out.first_seed}"
+            line, = ax.plot(epochs, acc, ls="-" if doc["pgp"] else "--", marker="o" if doc["pgp"] else "s", lw=2,
+                            label=f"{run} ({'PGP' if doc['pgp'] else 'no PGP'}), {what}")
+            if n > 1:
+                for k, hist in zip(out.per_seed("pretrain", run), hists):
+                    vals = [_percent(h.get("val_acc")) for h in hist]
+                    ax.plot([h["epoch"] + 1 for h in hist], vals, ls=line.get_linestyle(), lw=0.8, alpha=0.5,
+                            color=line.get_color(), gid=f"seed:{run}:{k}",
+                            label=f"{run}: each seed" if k == out.first_seed else None)
+                    seen += vals
+            if any(h.get("val_acc_paths_min") is not None and h.get("val_acc_paths_max") is not None
+                   for hist in hists for h in hist):
+                lo = [_seed_mean(hists, "val_acc_paths_min", i, np.min) for i in e]
+                hi = [_seed_mean(hists, "val_acc_paths_max", i, np.max) for i in e]
+                ax.fill_between(epochs, lo, hi, color=line.get_color(), alpha=0.2, lw=0, gid=f"paths_band:{run}",
+                                label=f"{run}: min-max over the evaluation paths" + (" and seeds" if n > 1 else ""))
+                seen += lo + hi
+            if any(h.get("val_acc_widest") is not None for hist in hists for h in hist):
+                widest = [_seed_mean(hists, "val_acc_widest", i) for i in e]
+                ax.plot(epochs, widest, ls=":", marker="^", ms=4, color=line.get_color(), gid=f"widest:{run}",
+                        label=f"{run}: widest path" + (" (mean of the seeds)" if n > 1 else ""))
+                seen += widest
+        order = ["mult", "adder", "mixed"]
+        phases.sort(key=lambda p: order.index(p) if p in order else len(order))
+        accuracy_axis(ax, seen, out.chance_percent, "supernet validation accuracy (%)")
         ax.set_title(f"search space {space}")
         ax.set_xlabel("pretraining epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel("supernet validation accuracy (%)")
         ax.set_xlim(0.5, max(len(out.pretrain[r].doc["history"]) for r in runs) + 0.5)
         handles, labels = ax.get_legend_handles_labels()
-        handles += [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
-        labels += [f"PGP phase: {p}" for p in PHASE_COLORS]
-        ax.legend(handles, labels, fontsize=7, loc="best")
+        extra = phase_legend(phases)
+        ax.legend(handles + extra[0], labels + extra[1], fontsize=7, loc="best")
     _title(fig, "Supernet accuracy during pretraining (fixed random paths), PGP vs no PGP", out)
     return fig
+
+
+def _percent(value) -> float:
+    return np.nan if value is None else 100.0 * float(value)
 
 
 # ---- search -----------------------------------------------------------------------------------
 def fig_op_choice(out: PipelineOutputs):
     """Final operator probabilities (softmax of alpha) per layer of every search; the chosen op
-    (per-layer argmax) is marked with a white dot."""
+    (per-layer argmax) is marked with a white dot.  The colour scale is fixed to 0-1 and the
+    colour bar marks the uniform level 1/n of a layer of n candidates (a band from the smallest
+    to the largest 1/n when layers' counts differ; each row label then names its layer's level,
+    see :func:`.figures.mark_uniform_levels`); candidate names are coloured by operator kind."""
     runs = sorted(out.alpha)
     if not runs:
         return None
     widest = max(len({op for c in out.alpha[r].doc["candidates"] for op in c}) for r in runs)
     fig, axes = _grid(len(runs), ncols=2 if len(runs) > 1 else 1, size=(0.42 * widest + 2.5, 4.4))
     image = None
-    # colour scale up to the largest probability of any run, so near-uniform choices stay readable
-    top = max(max(max(p) for p in out.alpha[r].doc["probabilities_per_epoch"][-1]) for r in runs)
+    counts = []         # candidates per layer, of every run (the colour bar's uniform levels)
     for ax, run in zip(axes, runs):
         alpha = out.alpha[run].doc
         final = alpha["probabilities_per_epoch"][-1]
         names = sorted({op for c in alpha["candidates"] for op in c},
-                       key=lambda o: (list(KIND_COLORS).index(get_op(o).kind), o))
+                       key=lambda o: (list(OP_KINDS).index(get_op(o).kind), o))
         matrix = np.full((len(final), len(names)), np.nan)
         for i, (cands, probs) in enumerate(zip(alpha["candidates"], final)):
             for op, p in zip(cands, probs):
                 matrix[i, names.index(op)] = p
         ax.set_facecolor("#d9d9d9")
-        image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=top, aspect="auto")
+        image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        counts += [len(c) for c in alpha["candidates"][:len(final)]]
         # the architecture the search exported (its argmax of alpha; the stored probabilities are
         # rounded, so their argmax can tie)
         chosen = out.search[run].doc["arch"] if run in out.search else [c[int(np.argmax(p))] for c, p in
@@ -160,15 +194,17 @@ def fig_op_choice(out: PipelineOutputs):
             ax.plot(names.index(op), i, "o", color="white", ms=6, mec="black", mew=0.8)
         ax.set_xticks(range(len(names)), names, rotation=70, fontsize=7)
         for tick, name in zip(ax.get_xticklabels(), names):
-            tick.set_color(KIND_COLORS[get_op(name).kind])
-        ax.set_yticks(range(len(final)), [f"L{i}" for i in range(len(final))], fontsize=7)
+            tick.set_color(op_colour(name))
+        ax.set_yticks(range(len(final)), layer_labels(alpha["candidates"][:len(final)]), fontsize=7)
         ax.set_xlabel("candidate operator (grey: not allowed at that layer)")
         ax.set_ylabel("searchable layer")
         space = out.search[run].doc["space"] if run in out.search else "?"
         epochs = len(alpha["probabilities_per_epoch"])
-        ax.set_title(f"{run} (space {space}), after {epochs} search epoch{'s' * (epochs != 1)}", fontsize=9)
-    fig.colorbar(image, ax=axes, label="probability softmax(alpha)", shrink=0.8)
-    _title(fig, "Per-layer operator choice of each search (white dot: the operator the search chose)", out)
+        ax.set_title(f"{run} (space {space}), seed {out.first_seed}, after {epochs} search "
+                     f"epoch{'s' * (epochs != 1)}", fontsize=9)
+    mark_uniform_levels(fig.colorbar(image, ax=axes, label="probability softmax(alpha)", shrink=0.8), counts)
+    _title(fig, f"Per-layer operator choice of each search, seed {out.first_seed} (white dot: the operator the "
+                f"search chose)", out)
     return fig
 
 
@@ -181,21 +217,17 @@ def fig_alpha_evolution(out: PipelineOutputs):
     for ax, run in zip(axes, runs):
         alpha = out.alpha[run].doc
         per_epoch = alpha["probabilities_per_epoch"]
-        kinds = sorted({get_op(op).kind for c in alpha["candidates"] for op in c}, key=list(KIND_COLORS).index)
-        for kind in kinds:
-            series = []
-            for layers in per_epoch:
-                series.append(sum(p for cands, probs in zip(alpha["candidates"], layers)
-                                  for op, p in zip(cands, probs) if get_op(op).kind == kind) / len(layers))
-            ax.plot(range(1, len(per_epoch) + 1), series, marker="o", color=KIND_COLORS[kind], label=KIND_NAMES[kind])
+        for kind, series in kind_probabilities(alpha).items():
+            ax.plot(range(1, len(per_epoch) + 1), series, marker="o", color=kind_colour(kind), label=KIND_NAMES[kind],
+                    gid=f"kind:{kind}")
         ax.set_xlabel("search epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("mean probability over layers")
         ax.set_ylim(0, 1)
         ax.set_xticks(range(1, len(per_epoch) + 1))
-        ax.set_title(run, fontsize=9)
+        ax.set_title(f"{run}, seed {out.first_seed}", fontsize=9)
         ax.legend(fontsize=7, title="operator kind", title_fontsize=7)
-    _title(fig, "How alpha evolved during search: probability of each operator kind", out)
+    _title(fig, f"How alpha evolved during search (seed {out.first_seed}): probability of each operator kind", out)
     return fig
 
 
@@ -245,10 +277,10 @@ def fig_weight_distributions(out: PipelineOutputs):
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained")
     for ax, part in zip(axes, PARTS):
         adder = _block_weights(state, arch, blocks, part, ADDER_WEIGHT_KINDS)
-        series = [(f"{net}: adder weights", adder, KIND_COLORS["adder"])]
+        series = [(f"{net}: adder weights", adder, kind_colour("adder"))]
         if twin_state is not None:
             conv = _block_weights(twin_state, out.retrain[twin].doc["arch"], blocks, part, CONV_WEIGHT_KINDS)
-            series.append((f"{twin}: conv weights, same layers", conv, KIND_COLORS["mult"]))
+            series.append((f"{twin}: conv weights, same layers", conv, kind_colour(CONV_TWIN_KIND)))
         both = np.concatenate([s[1] for s in series if s[1].size])
         lo, hi = np.percentile(both, [0.5, 99.5]) if both.size else (-1, 1)
         bins = np.linspace(lo, hi, 50)
@@ -260,44 +292,85 @@ def fig_weight_distributions(out: PipelineOutputs):
         ax.set_xlabel("weight value (clipped to the 0.5-99.5 percentile range)")
         ax.set_ylabel("density (1 / weight unit)")
         ax.legend(fontsize=7)
-    _title(fig, f"Weight distributions of {net}'s {len(blocks)} adder blocks"
+    _title(fig, f"Weight distributions of {net}'s {len(blocks)} adder blocks (seed {out.first_seed})"
                 + (f" beside its conv twin {twin}" if twin else " (no conv twin trained in this profile)"), out)
     return fig
 
 
 # ---- hardware ---------------------------------------------------------------------------------
+def _network_points(out: PipelineOutputs, mode: str, cost: str) -> list[dict]:
+    """Per network mapped under ``mode``: the mean and sample sd over its seeds' rows of the cost
+    and of the test accuracy (%), in the hardware file's order of first appearance."""
+    groups = {}
+    for r in out.hw_rows(mode):
+        groups.setdefault(r["network"], []).append(r)
+    points = []
+    for net, rows in groups.items():
+        c = [float(r[cost]) for r in rows]
+        a = [100.0 * float(r["test_acc"]) for r in rows]
+        points.append({"network": net, "arch_source": rows[0]["arch_source"], "n": len(rows),
+                       "cost": float(np.mean(c)), "cost_sd": float(np.std(c, ddof=1)) if len(c) > 1 else 0.0,
+                       "acc": float(np.mean(a)), "acc_sd": float(np.std(a, ddof=1)) if len(a) > 1 else 0.0})
+    return points
+
+
+def _error_bars(ax, points: list[dict], color, zorder=2.5, **kw):
+    """Mean ± sd bars of ``points`` (both axes), only where a spread exists."""
+    pts = [p for p in points if p["n"] > 1]
+    if pts:
+        ax.errorbar([p["cost"] for p in pts], [p["acc"] for p in pts], xerr=[p["cost_sd"] for p in pts],
+                    yerr=[p["acc_sd"] for p in pts], fmt="none", ecolor=color, elinewidth=1, capsize=2.5,
+                    zorder=zorder, **kw)
+
+
 def fig_accuracy_vs_cost(out: PipelineOutputs, cost: str = "energy_uj"):
     """Test accuracy against energy (or EDP) per image: every network on the chunk-based
-    accelerator (auto-mapper, filled) and on the multiplier-only baseline (hollow); the dashed
-    line is the Pareto front of the chunk-based points."""
-    rows = out.hw_rows("auto")
+    accelerator (auto-mapper, filled: searched networks black circles, each one-kind baseline a
+    square in its operator kind's colour) and on the multiplier-only baseline (hollow), each the
+    mean over its seeds with mean ± sd bars in both axes (a searched network differs per seed; a
+    baseline's cost is the same every seed); the dashed line is the Pareto front of the
+    chunk-based means.  The accuracy axis shows chance (dashed), or zooms onto the networks when
+    they are all far above it and then says "axis does not include chance (X %)"
+    (:func:`.figures.accuracy_axis`)."""
+    rows = _network_points(out, "auto", cost)
     if not rows:
         return None
     label = {"energy_uj": "energy (uJ per image)", "edp_uj_ms": "EDP (uJ x ms per image)"}[cost]
     fig, ax = plt.subplots(figsize=(7.5, 5.0), layout="constrained")
-    for source, marker in (("search", "o"), ("baseline", "s")):
-        pts = [r for r in rows if r["arch_source"] == source]
-        ax.scatter([r[cost] for r in pts], [100 * r["test_acc"] for r in pts], marker=marker, s=70, zorder=3,
-                   color="#4c72b0" if source == "search" else "#dd8452",
-                   label=f"{'searched' if source == 'search' else 'baseline'} network, chunk-based (auto-mapper)")
-    base = out.hw_rows("multiplier_only")
-    ax.scatter([r[cost] for r in base], [100 * r["test_acc"] for r in base], marker="D", s=45, facecolors="none",
+    searched = [r for r in rows if r["arch_source"] == "search"]
+    if searched:
+        ax.scatter([r["cost"] for r in searched], [r["acc"] for r in searched], marker="o", s=70, zorder=3,
+                   color=HYBRID_COLOUR, label="searched network, chunk-based (auto-mapper)")
+        _error_bars(ax, searched, HYBRID_COLOUR)
+    for r in (r for r in rows if r["arch_source"] != "search"):
+        arch = out.retrain[r["network"]].doc.get("arch") if r["network"] in out.retrain else None
+        kind = network_kind(r["network"], arch)
+        colour = network_colour(r["network"], r["arch_source"], arch)
+        ax.scatter([r["cost"]], [r["acc"]], marker="s", s=70, zorder=3, gid=f"network:{r['network']}",
+                   color=colour,
+                   label=f"{r['network']} ({KIND_NAMES[kind] if kind else r['arch_source']}), chunk-based")
+        _error_bars(ax, [r], colour)
+    base = _network_points(out, "multiplier_only", cost)
+    ax.scatter([r["cost"] for r in base], [r["acc"] for r in base], marker="D", s=45, facecolors="none",
                edgecolors="#555555", label="same network, multiplier-only (Eyeriss-like)", zorder=2)
+    _error_bars(ax, base, "#999999", zorder=1.8)
     ax.margins(0.12)
-    front = pareto_front([(r[cost], r["test_acc"]) for r in rows])
-    ax.plot([rows[i][cost] for i in front], [100 * rows[i]["test_acc"] for i in front], "k--", lw=1,
-            label="Pareto front (chunk-based)", zorder=1)
-    values = [r[cost] for r in rows + base]
+    front = pareto_front([(r["cost"], r["acc"]) for r in rows])
+    ax.plot([rows[i]["cost"] for i in front], [rows[i]["acc"] for i in front], "k--", lw=1,
+            label="Pareto front (chunk-based, means)", zorder=1)
+    values = [r["cost"] for r in rows + base]
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_xscale("log")
         _plain_log_ticks(ax, "x")
-    _chance_line(ax, out, [100 * r["test_acc"] for r in rows])
+    spread = [r["acc"] + s * r["acc_sd"] for r in rows + base for s in (-1, 1)]
+    accuracy_axis(ax, spread, out.chance_percent, "test accuracy (%)", zoom=True)
+    seeds = max(r["n"] for r in rows)
     ax.set_xlabel(label + (", log scale" if ax.get_xscale() == "log" else ""))
-    ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7, loc="best")
-    _title(fig, f"Test accuracy vs {label.split(' (')[0]}, Pareto front marked", out)
-    label_points(ax, [(r[cost], 100 * r["test_acc"], r["network"]) for r in rows],
-                 avoid=[(r[cost], 100 * r["test_acc"]) for r in base])
+    _title(fig, f"Test accuracy vs {label.split(' (')[0]}, Pareto front marked"
+                + (f" (mean ± sd over {seeds} seeds)" if seeds > 1 else ""), out)
+    label_points(ax, [(r["cost"], r["acc"], r["network"]) for r in rows],
+                 avoid=[(r["cost"], r["acc"]) for r in base])
     return fig
 
 
@@ -308,28 +381,42 @@ def _networks_in_order(out: PipelineOutputs) -> list[str]:
     return [n for n in network_order(out) if n in mapped] + sorted(mapped - set(out.retrain))
 
 
+def _mode_values(out: PipelineOutputs, network: str, mode: str, key: str) -> list[float]:
+    return [float(r[key]) for r in out.hw_rows(mode, network)]
+
+
 def fig_accelerator_ablation(out: PipelineOutputs):
     """EDP of every network under each mapping, relative to the auto-mapper (left: > 1 means the
     ablation costs more) and absolute (right): auto-mapper, a fixed dataflow, the FLOPs-proportional
-    PE split, and the multiplier-only baseline."""
+    PE split, and the multiplier-only baseline.  Each bar is the mean over the network's seeds
+    (left: of each seed's ratio), the whisker one sample standard deviation."""
     if out.hw is None:
         return None
     nets = _networks_in_order(out)
     modes = [m for m in MODE_LABELS if out.hw_rows(m)]
-    table = {(r["network"], r["mode"]): r for r in out.hw_rows()}
     fig, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(nets) + 5), 4.8), layout="constrained")
     width = 0.8 / len(modes)
 
-    def value(n, mode, relative):
-        if (n, mode) not in table:
-            return np.nan
-        edp = table[(n, mode)]["edp_uj_ms"]
-        return edp / table[(n, "auto")]["edp_uj_ms"] if relative and (n, "auto") in table else edp
+    def values(n, mode, relative) -> list[float]:
+        rows = out.hw_rows(mode, n)
+        if not relative:
+            return [float(r["edp_uj_ms"]) for r in rows]
+        auto = {r.get("seed"): r for r in out.hw_rows("auto", n)}
+        return [float(r["edp_uj_ms"]) / float(auto[r.get("seed")]["edp_uj_ms"]) for r in rows if r.get("seed") in auto]
+
+    def mean_sd(vals):
+        if not vals:
+            return np.nan, 0.0
+        return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+    n_seeds = 1
     for ax, relative in ((axes[0], True), (axes[1], False)):
         for j, mode in enumerate(modes):
             x = np.arange(len(nets)) + (j - (len(modes) - 1) / 2) * width
-            ax.bar(x, [value(n, mode, relative) for n in nets], width, color=MODE_COLORS[mode],
-                   label=_mode_label(out, mode))
+            stats_ = [mean_sd(values(n, mode, relative)) for n in nets]
+            n_seeds = max([n_seeds] + [len(values(n, mode, relative)) for n in nets])
+            ax.bar(x, [m for m, _ in stats_], width, yerr=[sd if sd > 1e-9 * abs(m) else np.nan for m, sd in stats_],
+                   capsize=2,
+                   error_kw={"elinewidth": 0.8}, color=MODE_COLORS[mode], label=_mode_label(out, mode))
         ax.set_xticks(range(len(nets)), nets, rotation=30, ha="right", fontsize=8)
         ax.set_xlabel("network")
     axes[0].axhline(1.0, color="black", lw=0.8)
@@ -337,15 +424,15 @@ def fig_accelerator_ablation(out: PipelineOutputs):
     axes[0].set_ylim(bottom=0)
     axes[0].set_title("relative: above 1 = the ablation costs more", fontsize=9)
     axes[1].set_ylabel("EDP (uJ x ms per image)")
-    values = [r["edp_uj_ms"] for r in out.hw_rows()]
-    if min(values) > 0 and max(values) / min(values) > 20:
+    edps = [r["edp_uj_ms"] for r in out.hw_rows()]
+    if min(edps) > 0 and max(edps) / min(edps) > 20:
         axes[1].set_yscale("log")
         _plain_log_ticks(axes[1], "y")
         axes[1].set_ylabel("EDP (uJ x ms per image), log scale")
     axes[1].set_title("absolute", fontsize=9)
     axes[0].legend(fontsize=7, loc="lower right")
     _title(fig, "Accelerator ablation: auto-mapper vs fixed dataflow vs FLOPs-proportional split vs "
-                "multiplier-only", out)
+                "multiplier-only" + (f" (mean ± sd over {n_seeds} seeds)" if n_seeds > 1 else ""), out)
     return fig
 
 
@@ -358,18 +445,22 @@ def _mode_label(out: PipelineOutputs, mode: str) -> str:
 
 
 def fig_energy_breakdown(out: PipelineOutputs):
-    """Energy per image by memory level and compute, for every network and mapping (stacked)."""
+    """Energy per image by memory level and compute, for every network and mapping (stacked),
+    each level the mean over the network's seeds."""
     if out.hw is None:
         return None
     nets = _networks_in_order(out)
     modes = [m for m in MODE_LABELS if out.hw_rows(m)]
-    table = {(r["network"], r["mode"]): r for r in out.hw_rows()}
     labels, rows = [], []
+    n_seeds = 1
     for n in nets:
         for m in modes:
-            if (n, m) in table:
+            seeds_rows = out.hw_rows(m, n)
+            if seeds_rows:
+                n_seeds = max(n_seeds, len(seeds_rows))
                 labels.append(f"{n} / {_mode_label(out, m).split(' (')[0]}")
-                rows.append(table[(n, m)]["energy_breakdown_uj"])
+                rows.append({lv: float(np.mean([r["energy_breakdown_uj"].get(lv, 0.0) for r in seeds_rows]))
+                             for lv in LEVELS})
     fig, ax = plt.subplots(figsize=(11, max(3.5, 0.3 * len(rows) + 1.5)), layout="constrained")
     y = np.arange(len(rows))[::-1]
     left = np.zeros(len(rows))
@@ -378,10 +469,102 @@ def fig_energy_breakdown(out: PipelineOutputs):
         ax.barh(y, vals, left=left, color=LEVEL_COLORS[level], label=LEVEL_LABELS[level])
         left += vals
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("energy (uJ per image)")
+    ax.set_xlabel("energy (uJ per image)" + (f", mean over {n_seeds} seeds" if n_seeds > 1 else ""))
     ax.set_ylabel("network / mapping")
     ax.legend(title="energy spent in", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _title(fig, "Energy breakdown by memory level", out)
+    return fig
+
+
+# ---- sanity checks: the cost-weight sweep and searched vs random ------------------------------------
+def fig_sweep_tradeoff(out: PipelineOutputs):
+    """Per swept run: test accuracy (mean ± sd over the seeds, error bars) against the search's
+    cost (mean ± sd), one point per cost weight joined in rising-weight order (the main search
+    among them, a larger marker), each labelled with its weight; the fixed baselines as squares
+    in their operator kind's colour, at their cost in the same unit (computed from their
+    architecture).  The accuracy axis shows chance (dashed), or zooms and says "axis does not
+    include chance (X %)" (:func:`.figures.accuracy_axis`)."""
+    from .sanity import baseline_points, cost_unit, sweep_points
+    runs = sorted(out.sweep)
+    if not runs:
+        return None
+    fig, axes = _grid(len(runs), ncols=2, size=(7.5, 5.0))
+    for ax, run in zip(axes, runs):
+        points = sweep_points(out, run)
+        pts = [{"cost": float(np.mean(p.cost)), "cost_sd": float(np.std(p.cost, ddof=1)) if len(p.cost) > 1 else 0.0,
+                "acc": float(np.mean(p.acc)), "acc_sd": float(np.std(p.acc, ddof=1)) if len(p.acc) > 1 else 0.0,
+                "n": len(p.acc)} for p in points]
+        ax.plot([p["cost"] for p in pts], [p["acc"] for p in pts], "-", color=HYBRID_COLOUR, lw=1, zorder=2,
+                label=f"{run}, searched: one point per cost weight (mean ± sd over {pts[0]['n']} seeds)")
+        ax.scatter([p["cost"] for p, sp in zip(pts, points) if not sp.main],
+                   [p["acc"] for p, sp in zip(pts, points) if not sp.main], marker="o", s=45, zorder=3,
+                   color=HYBRID_COLOUR, gid=f"sweep:{run}")
+        ax.scatter([p["cost"] for p, sp in zip(pts, points) if sp.main],
+                   [p["acc"] for p, sp in zip(pts, points) if sp.main], marker="*", s=160, zorder=3,
+                   color=HYBRID_COLOUR, gid=f"main:{run}",
+                   label=f"main search (hw_weight {out.sweep_main_hw_weight:g})")
+        _error_bars(ax, pts, HYBRID_COLOUR)
+        accs = [p["acc"] + s * p["acc_sd"] for p in pts for s in (-1, 1)]
+        base, why = baseline_points(out, run)
+        for bp in base:
+            colour = network_colour(bp.name, "baseline", bp.arch)
+            kind = network_kind(bp.name, bp.arch)
+            m, sd = float(np.mean(bp.acc)), float(np.std(bp.acc, ddof=1)) if len(bp.acc) > 1 else 0.0
+            ax.scatter([bp.cost], [m], marker="s", s=60, zorder=3, color=colour, gid=f"network:{bp.name}",
+                       label=f"{bp.name} ({KIND_NAMES[kind] if kind else 'baseline'}), fixed")
+            if len(bp.acc) > 1:
+                ax.errorbar([bp.cost], [m], yerr=[sd], fmt="none", ecolor=colour, elinewidth=1, capsize=2.5)
+            accs += [m - sd, m + sd]
+        ax.margins(0.12)
+        costs = [p["cost"] for p in pts] + [bp.cost for bp in base]
+        if min(costs) > 0 and max(costs) / min(costs) > 20:
+            ax.set_xscale("log")
+            _plain_log_ticks(ax, "x")
+        unit = cost_unit(out, run)
+        ax.set_xlabel(f"search cost ({unit} per image)" + (", log scale" if ax.get_xscale() == "log" else ""))
+        accuracy_axis(ax, accs, out.chance_percent, "test accuracy (%)", zoom=True)
+        ax.set_title(f"{run}" + (f" (no baseline: {why})" if why else ""), fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+    _title(fig, "Cost-weight sweep: accuracy vs the search's cost, one point per weight of the cost term", out)
+    for ax, run in zip(axes, runs):     # once the layout is final
+        pts = sweep_points(out, run)
+        label_points(ax, [(float(np.mean(p.cost)), float(np.mean(p.acc)), f"{p.hw_weight:g}") for p in pts],
+                     fontsize=6)
+    return fig
+
+
+def fig_searched_vs_random(out: PipelineOutputs, spread_multiple: float = 2.0):
+    """Per random run: the searched networks' test accuracy (one dot per seed) beside the random
+    networks' of the same cost (one dot per draw), each group's mean with a ± sd bar, and the
+    verdict of :func:`.sanity.random_comparison` in the panel's title.  The accuracy axis shows
+    chance (dashed), or zooms and says so (:func:`.figures.accuracy_axis`)."""
+    from .sanity import random_comparison
+    runs = sorted(r for r in out.random if out.random[r])
+    if not runs:
+        return None
+    fig, axes = _grid(len(runs), ncols=3, size=(4.8, 4.4))
+    for ax, run in zip(axes, runs):
+        searched, drawn, c, verdict = random_comparison(out, run, spread_multiple)
+        groups = [(f"searched\n({len(searched)} seed{'s' * (len(searched) != 1)})", searched, HYBRID_COLOUR,
+                   "searched"),
+                  (f"random, same cost\n({len(drawn)} draw{'s' * (len(drawn) != 1)})", drawn, "#8c8c8c", "random")]
+        shown = []
+        for x, (label, vals, colour, gid) in enumerate(groups):
+            offsets = np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else np.zeros(1)
+            ax.scatter(x + offsets, vals, s=30, color=colour, alpha=0.8, zorder=3, gid=f"{gid}:{run}",
+                       label=f"{gid}: one network each")
+            m = float(np.mean(vals))
+            sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+            ax.errorbar([x + 0.3], [m], yerr=[sd] if len(vals) > 1 else None, fmt="_", ms=14, color=colour,
+                        capsize=4, zorder=3, label=f"{gid}: mean" + (" ± sd" if len(vals) > 1 else ""))
+            shown += vals + [m - sd, m + sd]
+        ax.set_xticks([0, 1], [g[0] for g in groups], fontsize=8)
+        ax.set_xlim(-0.5, 1.6)
+        accuracy_axis(ax, shown, out.chance_percent, "test accuracy (%)", zoom=True)
+        se = "spread unknown" if c.se is None else f"SE {c.se:.2g}"
+        ax.set_title(f"{run}: {verdict}\n(difference {c.diff:+.3g} points, {se})", fontsize=9)
+        ax.legend(fontsize=6, loc="best")
+    _title(fig, "Searched vs random networks of the same cost (within the random stage's cost tolerance)", out)
     return fig
 
 
@@ -427,7 +610,9 @@ def _coincident(pts: list[dict]) -> dict:
 
 def fig_dance_tradeoff(out: PipelineOutputs):
     """Accuracy against hardware cost of the networks and accelerators found by co-exploration
-    and by the sequential baseline, one point per lambda (annotated)."""
+    and by the sequential baseline, one point per lambda (annotated).  The accuracy axis shows
+    chance (dashed), or zooms onto the points when they are all far above it and then says "axis
+    does not include chance (X %)" (:func:`.figures.accuracy_axis`)."""
     docs = sorted(out.dance["coexplore"].items())
     if not docs:
         return None
@@ -440,12 +625,14 @@ def fig_dance_tradeoff(out: PipelineOutputs):
         doc = src.doc
         cost = doc.get("cost", "edap")
         to_label = labels[ax] = []
+        accs = []
         for method, (marker, color, label) in styles.items():
             pts = sorted((r for r in doc["runs"] if r["method"] == method), key=lambda r: r["lam"])
             if not pts:
                 continue
             ax.plot([r["cost_value"] for r in pts], [r["accuracy"] for r in pts], marker=marker, color=color,
                     ls="-" if len(pts) > 1 else "none", label=label)
+            accs += [r["accuracy"] for r in pts]
             what = "hw_weight" if method == "plain+hw" else "lambda"
             for (x, y), lams in _coincident(pts).items():
                 to_label.append((x, y, f"{what}={', '.join(lams)}"))
@@ -453,10 +640,11 @@ def fig_dance_tradeoff(out: PipelineOutputs):
         if isinstance(joint, dict) and "optimum" in joint:
             ax.plot(joint["optimum"]["cost_value"], 100 * joint["optimum"]["accuracy"], "k*", ms=11,
                     label="exhaustive joint optimum (supernet accuracy)")
+            accs.append(100 * joint["optimum"]["accuracy"])
         ax.margins(0.15)
         unit = {"latency": "ms", "energy": "uJ", "edp": "uJ x ms", "edap": "uJ x ms x mm^2"}.get(cost, "")
         ax.set_xlabel(f"{cost.upper()} per image ({unit})")
-        ax.set_ylabel("accuracy (%)")
+        accuracy_axis(ax, accs, out.chance_percent, "accuracy (%)", zoom=True)
         ax.set_title(f"run {doc.get('run') or name} (space {doc.get('space', '?')}); accuracy: "
                      f"{doc['runs'][0].get('accuracy_source', '?') if doc['runs'] else '?'}", fontsize=8)
         ax.legend(fontsize=7)

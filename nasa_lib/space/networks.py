@@ -75,14 +75,37 @@ class ChildNet(HybridBackbone):
         return arch_layer_specs(self.arch, self.layout, batch)
 
     def load_from_supernet(self, supernet) -> "ChildNet":
-        """Copy this architecture's weights out of a weight-sharing supernet (leading slices)."""
+        """Copy this architecture's weights out of a weight-sharing supernet: each block gets the
+        view of its shared block that the supernet computes the candidate with (leading channels,
+        centre kernel taps, block-diagonal groups), so the child computes what the path computed."""
         if supernet.layout != self.layout:
             raise ValueError("load_from_supernet: the supernet was built for another layout")
         copy_leading_slices(self, supernet, prefixes=("stem_", "header_", "classifier"))
         for i, (op, block) in enumerate(zip(self.arch, self.blocks)):
             source = supernet.layers[i].block_for(op)
             copy_leading_slices(block, source)
+            copy_conv_views(block, source)
         return self
+
+
+def copy_conv_views(target: nn.Module, source: nn.Module) -> None:
+    """Overwrite every sliceable convolution's weights in ``target`` with the view of the
+    same-named layer of ``source`` at the target layer's shape (kernel, groups, channels)."""
+    from ..ops.base import SliceableConv2d
+    sources = dict(source.named_modules())
+    with torch.no_grad():
+        for name, layer in target.named_modules():
+            if not isinstance(layer, SliceableConv2d):
+                continue
+            src = sources[name]
+            dense_groups = None if src.depthwise or layer.groups == src.groups else layer.groups
+            in_c = layer.in_channels if dense_groups else layer.in_channels // layer.groups
+            if layer.depthwise:
+                in_c = 1
+            for pname, param in layer.named_parameters(recurse=False):
+                if param.dim() == 4:
+                    param.copy_(src.view(getattr(src, pname), layer.out_channels, in_c, layer.kernel_size,
+                                         dense_groups))
 
 
 def copy_leading_slices(target: nn.Module, source: nn.Module, prefixes: tuple = ()) -> None:

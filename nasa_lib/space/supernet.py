@@ -1,8 +1,24 @@
 """The weight-sharing supernet.
 
-Each searchable layer is a :class:`MixedLayer`: per (operator kind, kernel, groups) one block at
-the largest expansion among its candidates; an e1 or e3 candidate runs on the leading channels of
-that block (channel-wise sharing, PAPERS.md section 1).  A layer runs in one of these ways:
+Each searchable layer is a :class:`MixedLayer` whose candidates share weight blocks, by one of
+:data:`WEIGHT_SHARING` (the switch ``network.weight_sharing``):
+
+* ``"elastic"`` (default): one block per operator kind, at the largest expansion and kernel of the
+  kind's candidates with dense 1x1 convolutions; every candidate of that kind is a view of it:
+  e1/e3 the leading channels, k3 the centre of the k5 depthwise kernel (OFA's elastic kernel),
+  ``_g2`` the block-diagonal part of the 1x1 weights (``nasa_lib.ops.base``).  Measured on the
+  embedded default (``benchmarks/supernet_remedies/FINDINGS.md``): with uniform single-path
+  sampling, a supernet of 4 unrelated blocks per layer stays at chance, the elastic one learns.
+* ``"elastic_kinds"``: ``elastic``, and a shift candidate is the DeepShift-Q view of the
+  multiplication block of its layer (its weights rounded to powers of two, its input to 16.16
+  fixed point: ``nasa_lib.ops.shift.as_shift``), the heterogeneous weight sharing of ShiftAddNAS
+  for mult and shift; needs ``shift_mode="q"``.  Measured on the embedded default
+  (``benchmarks/supernet_sharing.py``): the separate shift block keeps Hybrid-All's mult phase
+  far below Hybrid-Adder's, which has one block there.
+* ``"channels"``: one block per (kind, kernel, groups) at the largest expansion; only expansions
+  share (e1/e3 = leading channels of e6, PAPERS.md section 1): the supernet of earlier versions.
+
+A layer runs in one of these ways:
 
 * all candidates mixed by given weights (FBNet "soft" search): ``forward(x, weights)``;
 * a given set of active paths, mixed by the given weights (ProxylessNAS "hard" search, and PGP
@@ -28,27 +44,51 @@ from .networks import HybridBackbone, arch_layer_specs
 from .spaces import canonical_space_name, layer_candidates
 
 
+WEIGHT_SHARING = ("elastic", "elastic_kinds", "channels")
+# kinds whose candidates run as a view of another kind's block under elastic_kinds sharing
+KIND_VIEWS = {"shift": "mult"}
+
+
+def share_key(cfg, weight_sharing: str) -> tuple:
+    """The candidates with the same key share one weight block."""
+    if weight_sharing == "elastic_kinds":
+        return (KIND_VIEWS.get(cfg.kind, cfg.kind),)
+    return (cfg.kind,) if weight_sharing == "elastic" else cfg.share_key
+
+
 def _share_name(key: tuple) -> str:
+    if len(key) == 1:
+        return key[0]
     kind, kernel, groups = key
     return f"{kind}_k{kernel}_g{groups}"
 
 
 class MixedLayer(nn.Module):
-    def __init__(self, slot: LayerSlot, candidates: list[str], quantize: bool = False, shift_mode: str = "q"):
+    def __init__(self, slot: LayerSlot, candidates: list[str], quantize: bool = False, shift_mode: str = "q",
+                 weight_sharing: str = "elastic"):
         super().__init__()
         if not candidates:
             raise ValueError(f"layer {slot.index}: no candidate ops")
+        if weight_sharing not in WEIGHT_SHARING:
+            raise ValueError(f"weight_sharing={weight_sharing!r} is not valid; valid values: {', '.join(WEIGHT_SHARING)}")
         self.slot = slot
         self.candidates = list(candidates)
         self.configs = [get_op(name) for name in candidates]
-        widest: dict[tuple, int] = {}
+        self.weight_sharing = weight_sharing
+        if weight_sharing == "elastic_kinds" and shift_mode != "q" and any(c.kind == "shift" for c in self.configs):
+            raise ValueError(f"weight_sharing=elastic_kinds needs shift_mode='q' (a DeepShift-Q view of the conv "
+                             f"weights), got shift_mode={shift_mode!r}")
+        elastic = weight_sharing != "channels"
+        sizes: dict[tuple, tuple[int, int, int]] = {}  # key -> (expansion, kernel, groups) of its block
         for cfg in self.configs:
             if cfg.kind != "skip":
-                widest[cfg.share_key] = max(widest.get(cfg.share_key, 0), cfg.expansion)
+                e, k, g = sizes.get(share_key(cfg, weight_sharing), (0, 0, cfg.groups))
+                # an elastic block is dense (groups 1): its grouped candidates are block-diagonal views
+                sizes[share_key(cfg, weight_sharing)] = (max(e, cfg.expansion), max(k, cfg.kernel),
+                                                         1 if elastic else g)
         self.shared = nn.ModuleDict()
-        for key, expansion in widest.items():
-            kind, kernel, groups = key
-            name = f"{op_kind(kind).prefix}k{kernel}_e1{'_g2' if groups == 2 else ''}"
+        for key, (expansion, kernel, groups) in sizes.items():
+            name = f"{op_kind(key[0]).prefix}k{kernel}_e1{'_g2' if groups == 2 else ''}"
             self.shared[_share_name(key)] = build_block(name, slot.in_channels, slot.out_channels, slot.stride,
                                                         quantize=quantize, shift_mode=shift_mode,
                                                         expansion=expansion)
@@ -59,14 +99,19 @@ class MixedLayer(nn.Module):
         cfg = get_op(op)
         if op not in self.candidates:
             raise ValueError(f"layer {self.slot.index}: op {op!r} is not a candidate; valid: {', '.join(self.candidates)}")
-        return self.skip if cfg.kind == "skip" else self.shared[_share_name(cfg.share_key)]
+        return self.skip if cfg.kind == "skip" else self.shared[_share_name(share_key(cfg, self.weight_sharing))]
 
     def run_op(self, index: int, x: torch.Tensor, full_width: bool = False) -> torch.Tensor:
+        """Candidate ``index`` on ``x``; ``full_width``: at its shared block's full expansion (its own
+        kernel and groups), PGP's full-width steps."""
         cfg = self.configs[index]
         if cfg.kind == "skip":
             return self.skip(x)
-        block = self.shared[_share_name(cfg.share_key)]
-        return block(x, block.expansion if full_width else cfg.expansion)
+        block = self.shared[_share_name(share_key(cfg, self.weight_sharing))]
+        as_kind = cfg.kind if cfg.kind != block.kind else None
+        if full_width:
+            return block(x, block.expansion, cfg.kernel, 1 if self.weight_sharing != "channels" else None, as_kind)
+        return block(x, cfg.expansion, cfg.kernel, cfg.groups, as_kind)
 
     def forward(self, x, weights: torch.Tensor | None = None, active: list[int] | None = None,
                 full_width: bool = False) -> torch.Tensor:
@@ -84,13 +129,14 @@ class MixedLayer(nn.Module):
 
 class Supernet(HybridBackbone):
     def __init__(self, space: str, layout: FBNetLayout | None = None, adder_free_ends: int = 3,
-                 quantize: bool = False, shift_mode: str = "q"):
+                 quantize: bool = False, shift_mode: str = "q", weight_sharing: str = "elastic"):
         layout = layout or FBNetLayout()
         super().__init__(layout, quantize)
         self.space = canonical_space_name(space)
         self.adder_free_ends = adder_free_ends
+        self.weight_sharing = weight_sharing
         self.candidates = layer_candidates(self.space, layout.num_layers, adder_free_ends)
-        self.layers = nn.ModuleList(MixedLayer(slot, cands, quantize, shift_mode)
+        self.layers = nn.ModuleList(MixedLayer(slot, cands, quantize, shift_mode, weight_sharing)
                                     for slot, cands in zip(layout.slots(), self.candidates))
 
     def forward(self, x, weights: list | None = None, active: list | None = None, full_width: bool = False):
@@ -115,6 +161,14 @@ class Supernet(HybridBackbone):
             perm = torch.randperm(len(pool), generator=generator)[: max(1, min(n_paths, len(pool)))]
             active.append(sorted(pool[j] for j in perm.tolist()))
         return active
+
+    def widest_active(self) -> list[list[int]]:
+        """Per layer, its largest multiplication-based candidate (largest expansion, then kernel;
+        any kind where a layer has no such candidate): the path through the shared blocks' full
+        weights, on which the supernet's weights themselves are checked."""
+        def size(cfg):
+            return (cfg.kind == "mult", cfg.expansion, cfg.kernel, -cfg.groups)
+        return [[max(range(len(layer.configs)), key=lambda i: size(layer.configs[i]))] for layer in self.layers]
 
     def parameters_by_kind(self) -> dict[str, list[nn.Parameter]]:
         """Parameters grouped by the operator kind that owns them; ``"backbone"`` for the stem,

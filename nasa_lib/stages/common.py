@@ -30,11 +30,26 @@ def load_for_run(template: tuple[str, ...], run: str, table: str, params_file=PA
     return p
 
 
-def setup_run(p: StageParams) -> None:
+def training_seed(p: StageParams, seed: int | None) -> int:
+    """The seed a training stage runs with: its matrix seed (``dvc.yaml``: one stage per entry of
+    ``params.yaml``'s ``seeds``), or ``common.seed`` when called without one."""
+    if seed is None:
+        return p.common.seed
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r} is not valid; it must be an integer >= 0 (an entry of params.yaml's seeds)")
+    return seed
+
+
+def setup_run(p: StageParams, seed: int | None = None) -> int:
+    """Seed everything and set the threads; returns the seed.  The data split always comes from
+    ``common.seed``, so seeds vary the training (initialisation, sampled paths, batches), not the
+    images a network is tested on."""
     import pytorch_lightning as pl
     import torch
-    pl.seed_everything(p.common.seed, workers=True, verbose=False)
+    seed = training_seed(p, seed)
+    pl.seed_everything(seed, workers=True, verbose=False)
     torch.set_num_threads(p.common.num_threads)
+    return seed
 
 
 def make_datamodule(p: StageParams, **overrides):
@@ -76,8 +91,9 @@ def _plain(value):
     return value
 
 
-def checkpoint_dir(p: StageParams, stage: str, run: str, sections: tuple[str, ...]) -> Path:
-    return Path(p.common.checkpoint_root) / stage / run / params_hash(p, sections)
+def checkpoint_dir(p: StageParams, stage: str, run: str, sections: tuple[str, ...], seed: int | None = None) -> Path:
+    folder = Path(p.common.checkpoint_root) / stage / run
+    return (folder if seed is None else folder / f"seed{seed}") / params_hash(p, sections)
 
 
 def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bool, devices: int | None = None):
@@ -107,10 +123,14 @@ def finish(trainer, ckpt_dir: Path, root) -> None:
         folder = folder.parent
 
 
-def load_supernet(path, space: str, layout) -> dict:
-    """The pretrained supernet's state dict, checked against the space and layout it must match."""
+def load_supernet(path, space: str, layout, weight_sharing: str) -> dict:
+    """The pretrained supernet's state dict, checked against the space, layout and weight sharing
+    it must match."""
     pretrained = load_torch(path)   # data only: a supernet from a shared remote cannot run code
     if pretrained["layout"] != layout.to_dict() or pretrained["space"] != space:
         raise ValueError(f"{path} was pretrained for space {pretrained['space']} with another layout; "
                          f"rerun the pretrain stage")
+    if pretrained.get("weight_sharing", "channels") != weight_sharing:
+        raise ValueError(f"{path} was pretrained with network.weight_sharing="
+                         f"{pretrained.get('weight_sharing', 'channels')}, not {weight_sharing}; rerun the pretrain stage")
     return pretrained["state_dict"]

@@ -32,7 +32,7 @@ def _search_kwargs(p: StageParams) -> dict:
     s = p.search
     return dict(mode=s.mode, act_num=s.act_num, lr=s.lr, weight_decay=s.weight_decay, arch_lr=s.arch_lr, tau0=s.tau0,
                 tau_decay=s.tau_decay, tau_epoch_offset=p.pretrain.epochs, adder_free_ends=p.network.adder_free_ends,
-                shift_mode=p.network.shift_mode, seed=p.common.seed)
+                shift_mode=p.network.shift_mode, seed=p.common.seed, weight_sharing=p.network.weight_sharing)
 
 
 def _fit_search(module, state_dict, dm, p: StageParams, workdir: Path) -> float:
@@ -67,11 +67,11 @@ def _retrain_accuracy(arch, layout, dm, p: StageParams, workdir: Path) -> dict:
     return {"test_acc": float(test["test_acc"]), "seconds": time.perf_counter() - t0}
 
 
-def _plain_search(space: str, layout, pretrain_run: str) -> dict:
+def _plain_search(space: str, layout, pretrain_run: str, seed: int) -> dict:
     """The pipeline's own plain search of this space (its ``search`` stage, from the same pretrained
     supernet): its network, history and wall time, read back instead of searched again."""
     from ..space import load_arch
-    arch_in, metrics_in = paths.arch(pretrain_run), paths.search_metrics(pretrain_run)
+    arch_in, metrics_in = paths.arch(pretrain_run, seed), paths.search_metrics(pretrain_run, seed)
     arch, arch_layout, doc = load_arch(arch_in)
     if arch_layout.to_dict() != layout.to_dict() or doc.get("space") not in (None, space):
         raise ValueError(f"{arch_in} was searched in space {doc.get('space')} with another layout, not for "
@@ -95,13 +95,13 @@ def run(p: StageParams, run: str) -> dict:
     space = spec.space
     dm = make_datamodule(p)
     layout = layout_of(p, dm)
-    plain_search = _plain_search(space, layout, spec.pretrain_run)
+    plain_search = _plain_search(space, layout, spec.pretrain_run, p.common.seed)
     dm.setup()
     tables = CostTables(space, layout, spec.design_space, p.network.adder_free_ends, workers=d.workers)
     evaluator_in = paths.dance_evaluator(run)
     evaluator, ev_meta, ev_report = load_evaluator(evaluator_in)
     check_same_problem(ev_meta, tables, f"evaluator {evaluator_in}")
-    state = load_supernet(paths.supernet(spec.pretrain_run), space, layout)
+    state = load_supernet(paths.supernet(spec.pretrain_run, p.common.seed), space, layout, p.network.weight_sharing)
     kw = _search_kwargs(p)
     cost, ds = d.cost, tables.ds
     root = Path(p.common.checkpoint_root) / "dance_coexplore" / run
@@ -158,7 +158,8 @@ def run(p: StageParams, run: str) -> dict:
     n_archs = space_size(tables.candidates)
     if 0 < n_archs <= d.joint_max_archs:
         from ..space import Supernet
-        net = Supernet(space, layout, p.network.adder_free_ends, shift_mode=p.network.shift_mode)
+        net = Supernet(space, layout, p.network.adder_free_ends, shift_mode=p.network.shift_mode,
+                       weight_sharing=p.network.weight_sharing)
         net.load_state_dict(state)
         t0 = time.perf_counter()
         archs = enumerate_architectures(tables.candidates, d.joint_max_archs)

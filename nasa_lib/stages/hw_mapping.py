@@ -1,4 +1,4 @@
-"""Stage ``hw_mapping``: every retrained network of ``runs`` and ``baselines`` mapped on the
+"""Stage ``hw_mapping``: every retrained network of ``runs`` and ``baselines`` (every seed) mapped on the
 chunk-based accelerator (auto-mapper and its ablations) and on the multiplier-only baseline.
 
 The networks come from ``params.yaml``'s run lists, never from folder listings: a run removed
@@ -10,7 +10,7 @@ from ..layerspec import load_specs, total_op_counts
 from . import paths
 from .params import PARAMS_FILE, StageParams, stage_params
 
-STAGE_PARAMS = ("hw_mapping", "runs", "baselines")
+STAGE_PARAMS = ("hw_mapping", "runs", "baselines", "seeds")
 MODES = ("auto", "fixed_dataflow", "flops_proportional", "multiplier_only")
 
 
@@ -27,9 +27,9 @@ def run(p: StageParams) -> dict:
     from ..hw import map_network
     hw = p.hw_mapping
     rows = []
-    for name in networks(p):
-        metrics = RetrainMetrics.read(paths.retrain_metrics(name))
-        specs = load_specs(paths.layer_specs(name))
+    for name, seed in ((n, s) for n in networks(p) for s in p.seeds):
+        metrics = RetrainMetrics.read(paths.retrain_metrics(name, seed))
+        specs = load_specs(paths.layer_specs(name, seed))
         settings = {
             "auto": (hw.chunk_accelerator, {"dataflow": "auto", "pe_split": "search"}),
             "fixed_dataflow": (hw.chunk_accelerator, {"dataflow": hw.fixed_dataflow, "pe_split": "search"}),
@@ -39,7 +39,7 @@ def run(p: StageParams) -> dict:
         counts = total_op_counts(specs)
         for mode, (accel, kw) in settings.items():
             r = map_network(specs, accel, objective=hw.objective, **kw)
-            rows.append({"network": name, "arch_source": metrics.arch_source, "mode": mode,
+            rows.append({"network": name, "seed": seed, "arch_source": metrics.arch_source, "mode": mode,
                          "accelerator": r.accelerator, "test_acc": metrics.test_acc,
                          "params": metrics.params, "mult_ops": counts["mult"], "add_ops": counts["add"],
                          "shift_ops": counts["shift"], "energy_uj": r.energy_uj,

@@ -32,14 +32,14 @@ def needs_script_launch(p: StageParams) -> bool:
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
-def launch(stage: str, run: str, params_file):
+def launch(stage: str, run: str, params_file, seed: int | None = None):
     """Run stage ``stage`` (``pretrain``, ``search``, ``retrain``) of ``run`` in a child script under
     DDP; stream its output; return what the stage returned."""
     import torch
     with tempfile.TemporaryDirectory(prefix=f"nasa_lib_{stage}_") as tmp:
         job, result = Path(tmp) / "job.json", Path(tmp) / "result.pt"
-        job.write_text(json.dumps({"stage": stage, "run": run, "params_file": str(Path(params_file).resolve()),
-                                   "result": str(result)}))
+        job.write_text(json.dumps({"stage": stage, "run": run, "seed": seed,
+                                   "params_file": str(Path(params_file).resolve()), "result": str(result)}))
         proc = subprocess.Popen([sys.executable, "-m", "nasa_lib.stages.run_stage", str(job)], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in proc.stdout:          # into the executed notebook, line by line

@@ -65,8 +65,11 @@ def _stage_environment() -> str:
 def interrupted_line(output: Path, checkpoint_root="checkpoints") -> str:
     """The one line of a stage ended by Ctrl-C or SIGTERM."""
     stage, _, run = output.stem.partition("@")
-    folders = sorted(Path(checkpoint_root, stage, run).glob("*")) if run else []
-    where = (f"its last finished epoch is kept in {folders[-1]}" if folders
+    # a stage's checkpoints sit in <root>/<stage>/<run>/seed<k>/<params hash>[/<part>]/checkpoints;
+    # the one this stage was writing is the newest
+    found = sorted(Path(checkpoint_root, stage).glob("**/checkpoints/last.ckpt"), key=lambda f: f.stat().st_mtime) \
+        if run else []
+    where = (f"its last finished epoch is kept in {found[-1].parent.parent}" if found
              else "no epoch had finished, so nothing is kept")
     return f"interrupted: {output.stem} ({where}); `dvc repro` runs it again and resumes from there"
 

@@ -200,6 +200,25 @@ class NumberList(Rule):
         return values
 
 
+class ListOf(Rule):
+    """A YAML list of distinct values of one rule, kept as written (a value names stages and files,
+    e.g. ``sweep@Hybrid-All-1e-06-0``, so ``1e-06`` must not become another spelling)."""
+
+    def __init__(self, item: Rule, nonempty: bool = False):
+        self.item, self.nonempty = item, nonempty
+
+    def describe(self):
+        return (f"it must be a{' non-empty' if self.nonempty else ''} list of distinct values "
+                f"({self.item.describe()})")
+
+    def check(self, name, value):
+        if not isinstance(value, list) or (self.nonempty and not value) or len(set(map(str, value))) != len(value):
+            raise ParamsError(f"{name}={value!r} is not valid; {self.describe()}")
+        for i, v in enumerate(value):
+            self.item.check(f"{name}[{i}]", v)
+        return tuple(value)
+
+
 def rule(r: Rule, doc: str = ""):
     """A schema field: its rule and what it means.  No default: the value is in params.yaml."""
     return field(metadata={"rule": r, "doc": doc})
@@ -242,6 +261,8 @@ class NetworkParams:
     stem_stride: int = rule(Choice((1, 2)))
     adder_free_ends: int = rule(Number(int, 0))
     shift_mode: str = rule(Choice("nasa_lib.ops.shift:SHIFT_MODES"))
+    weight_sharing: str = rule(Choice("nasa_lib.space.supernet:WEIGHT_SHARING"),
+                               "the supernet's weight sharing (elastic: one block per op kind)")
 
 
 @dataclass(frozen=True)
@@ -253,6 +274,7 @@ class PretrainParams:
     n_paths: int = rule(Number(int, 1))
     lr: float = rule(Number(float, 0, low_open=True))
     weight_decay: float = rule(Number(float, 0))
+    eval_paths: int = rule(Number(int, 1), "fixed random paths the supernet is validated on (+ the widest)")
 
     def check(self):
         if self.mult_epochs + self.adder_epochs > self.epochs:
@@ -296,6 +318,23 @@ class RunSpec:
     """An entry of ``runs``: one pretrain, search and retrain stage each."""
     space: str = rule(SpaceName())
     pgp: bool = rule(Flag())
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """The cost-weight sweep: each listed run searched again at each weight (the main search at
+    ``search.hw_weight`` is the remaining point), every seed, the derived network retrained."""
+    runs: tuple = rule(ListOf(Text()), "entries of runs whose search is swept")
+    hw_weights: tuple = rule(ListOf(Number(float, 0)), "search.hw_weight values besides the main search's")
+
+
+@dataclass(frozen=True)
+class RandomParams:
+    """Searched vs random: architectures drawn uniformly from a run's space within +-tolerance of
+    the cost of its searched network (seed common.seed), each retrained with seed = draw."""
+    runs: tuple = rule(ListOf(Text()), "entries of runs compared with random architectures")
+    draws: tuple = rule(ListOf(Number(int, 0)), "one stage per draw; the draw is also its seed")
+    tolerance: float = rule(Number(float, 0, 1, low_open=True), "relative cost band, e.g. 0.1 = +-10 %")
 
 
 @dataclass(frozen=True)
@@ -352,6 +391,8 @@ class ReportParams:
     min_over_chance_pp: float = rule(Number(float, 0))
     min_reduction_percent: float = rule(Number(float, 0))
     evaluator_max_error_percent: float = rule(Number(float, 0, low_open=True))
+    spread_multiple: float = rule(Number(float, 0, low_open=True),
+                                  "a difference of means counts when it exceeds this many standard errors")
 
 
 # ---- the whole file ---------------------------------------------------------------------------
@@ -380,6 +421,9 @@ class Params:
     retrain: RetrainParams = section(RetrainParams)
     runs: dict = entries(RunSpec)
     baselines: tuple = items(BaselineName())
+    seeds: tuple = items(Number(int, 0))
+    sweep: SweepParams = section(SweepParams)
+    random: RandomParams = section(RandomParams)
     hw_mapping: HwMappingParams = section(HwMappingParams)
     dance: DanceParams = section(DanceParams)
     dance_runs: dict = entries(DanceRunSpec)
@@ -479,11 +523,23 @@ def parse_params(doc, check: Iterable[str] | None = None, source: str = PARAMS_F
             run_check = wanted is None or f.name in wanted
             values[f.name] = tuple(f.metadata["items"].check(f"{f.name}[{i}]", v) if run_check else v
                                    for i, v in enumerate(raw))
+            if run_check and f.name == "seeds" and (not raw or len(set(raw)) != len(raw)):
+                raise ParamsError(f"seeds={raw!r} is not valid; it must be a non-empty list of distinct integers >= 0")
         else:
             value = _coerce(raw)
             values[f.name] = f.metadata["rule"].check(f.name, value) \
                 if wanted is None or f.name in wanted else value
     params = Params(**values)
+    if wanted is None:
+        # DANCE co-explores from the supernet and plain search of seed common.seed
+        if params.dance_runs and params.common.seed not in params.seeds:
+            raise ParamsError(f"common.seed={params.common.seed} is not valid; the DANCE stages start from the "
+                              f"supernet of that seed, so it must be one of seeds: {list(params.seeds)}")
+    for table in ("sweep", "random"):
+        if wanted is None or table in wanted:
+            for run in getattr(params, table).runs:
+                if run not in params.runs:
+                    raise ParamsError(f"{table}.runs: {run!r} is not valid; valid values: {', '.join(params.runs)}")
     if wanted is None or "dance_runs" in wanted:
         for name, spec in params.dance_runs.items():
             if spec.pretrain_run not in params.runs:

@@ -1,6 +1,9 @@
 """Every file the pipeline's stages write or read, in one table (``dvc.yaml`` declares the same
-paths as outs and deps; ``tests/test_stage_deps.py`` holds the two together).  Paths are relative
-to the repository root, where DVC runs every stage."""
+paths as outs and deps; ``tests/test_pipeline.py`` holds the two together).  Paths are relative
+to the repository root, where DVC runs every stage.
+
+The training stages run once per (run, seed) (``dvc.yaml``'s ``matrix``, ``params.yaml``'s
+``seeds``): their files sit in a ``seed<k>`` folder, or carry ``_seed<k>`` in a figure's name."""
 from __future__ import annotations
 
 SPLITS = "artifacts/data/splits.json"
@@ -17,48 +20,48 @@ ARTIFACTS_DIR = "artifacts"
 REPORTS_DIR = "reports"
 
 
-def supernet(run: str) -> str:
-    return f"artifacts/pretrain/{run}/supernet.pt"
+def supernet(run: str, seed: int) -> str:
+    return f"artifacts/pretrain/{run}/seed{seed}/supernet.pt"
 
 
-def pretrain_metrics(run: str) -> str:
-    return f"reports/metrics/pretrain/{run}.json"
+def pretrain_metrics(run: str, seed: int) -> str:
+    return f"reports/metrics/pretrain/{run}/seed{seed}.json"
 
 
-def pretrain_figure(run: str) -> str:
-    return f"reports/figures/pretrain_{run}.png"
+def pretrain_figure(run: str, seed: int) -> str:
+    return f"reports/figures/pretrain_{run}_seed{seed}.png"
 
 
-def arch(run: str) -> str:
-    return f"artifacts/search/{run}/arch.json"
+def arch(run: str, seed: int) -> str:
+    return f"artifacts/search/{run}/seed{seed}/arch.json"
 
 
-def alpha_history(run: str) -> str:
-    return f"artifacts/search/{run}/alpha_history.json"
+def alpha_history(run: str, seed: int) -> str:
+    return f"artifacts/search/{run}/seed{seed}/alpha_history.json"
 
 
-def search_metrics(run: str) -> str:
-    return f"reports/metrics/search/{run}.json"
+def search_metrics(run: str, seed: int) -> str:
+    return f"reports/metrics/search/{run}/seed{seed}.json"
 
 
-def search_figures(run: str) -> tuple[str, str]:
-    return f"reports/figures/search_{run}.png", f"reports/figures/search_alpha_{run}.png"
+def search_figures(run: str, seed: int) -> tuple[str, str]:
+    return f"reports/figures/search_{run}_seed{seed}.png", f"reports/figures/search_alpha_{run}_seed{seed}.png"
 
 
-def model(run: str) -> str:
-    return f"artifacts/retrain/{run}/model.pt"
+def model(run: str, seed: int) -> str:
+    return f"artifacts/retrain/{run}/seed{seed}/model.pt"
 
 
-def layer_specs(run: str) -> str:
-    return f"artifacts/retrain/{run}/layer_specs.json"
+def layer_specs(run: str, seed: int) -> str:
+    return f"artifacts/retrain/{run}/seed{seed}/layer_specs.json"
 
 
-def retrain_metrics(run: str) -> str:
-    return f"reports/metrics/retrain/{run}.json"
+def retrain_metrics(run: str, seed: int) -> str:
+    return f"reports/metrics/retrain/{run}/seed{seed}.json"
 
 
-def retrain_figure(run: str) -> str:
-    return f"reports/figures/retrain_{run}.png"
+def retrain_figure(run: str, seed: int) -> str:
+    return f"reports/figures/retrain_{run}_seed{seed}.png"
 
 
 def dance_dataset(run: str) -> str:
@@ -81,3 +84,17 @@ def dance_metrics(kind: str, run: str) -> str:
 def dance_figure(kind: str, run: str) -> str:
     """``kind``: dataset, evaluator, coexplore or walltime."""
     return f"reports/figures/dance_{kind}_{run}.png"
+
+
+# ---- the cost-weight sweep and the random architectures -------------------------------------
+# ``hw_weight`` as written in params.yaml (str of the YAML value, as dvc.yaml interpolates it)
+def sweep_arch(run: str, hw_weight, seed: int) -> str:
+    return f"artifacts/sweep/{run}/hw{hw_weight}/seed{seed}/arch.json"
+
+
+def sweep_metrics(run: str, hw_weight, seed: int) -> str:
+    return f"reports/metrics/sweep/{run}/hw{hw_weight}/seed{seed}.json"
+
+
+def random_metrics(run: str, draw: int) -> str:
+    return f"reports/metrics/random/{run}/draw{draw}.json"

@@ -25,30 +25,32 @@ def load(run: str, params_file=PARAMS_FILE) -> StageParams:
     return load_for_run(STAGE_PARAMS, run, "runs", params_file)
 
 
-def run(p: StageParams, run: str, params_file=PARAMS_FILE):
-    """Pretrain; returns the trained :class:`~nasa_lib.nas.PGPPretrainModule`."""
+def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FILE):
+    """Pretrain with ``seed`` (None: ``common.seed``); returns the trained
+    :class:`~nasa_lib.nas.PGPPretrainModule`."""
     if needs_script_launch(p):      # GPU DDP from a notebook: Lightning's script launcher
-        return launch("pretrain", run, params_file)
+        return launch("pretrain", run, params_file, seed)
     from ..nas import PGPPretrainModule, fit_resumable
-    setup_run(p)
+    seed = setup_run(p, seed)
     spec, pre, net = p.runs[run], p.pretrain, p.network
     dm = make_datamodule(p)
     layout = layout_of(p, dm)
     module = PGPPretrainModule(spec.space, layout.to_dict(), pre.epochs, pre.mult_epochs, pre.adder_epochs,
                                spec.pgp, pre.full_width_fraction, pre.n_paths, pre.lr,
                                weight_decay=pre.weight_decay, adder_free_ends=net.adder_free_ends,
-                               shift_mode=net.shift_mode, seed=p.common.seed)
-    ckpt_dir = checkpoint_dir(p, "pretrain", run, declared(run))
+                               shift_mode=net.shift_mode, eval_paths=pre.eval_paths, seed=seed,
+                               weight_sharing=net.weight_sharing)
+    ckpt_dir = checkpoint_dir(p, "pretrain", run, declared(run), seed)
     tr = trainer(p, ckpt_dir, "pretrain", pre.epochs, supernet=True)
     t0 = time.perf_counter()
-    fit_resumable(tr, module, ckpt_dir, label=f"pretrain@{run}", datamodule=dm)
+    fit_resumable(tr, module, ckpt_dir, label=f"pretrain@{run}-{seed}", datamodule=dm)
     wall = time.perf_counter() - t0
     if tr.global_rank == 0:
-        save_torch(paths.supernet(run), {"state_dict": module.supernet.state_dict(), "space": module.supernet.space,
-                                         "layout": layout.to_dict()})
-        PretrainMetrics(run=run, space=module.supernet.space, pgp=spec.pgp, epochs=pre.epochs,
+        save_torch(paths.supernet(run, seed), {"state_dict": module.supernet.state_dict(), "space": module.supernet.space,
+                                         "layout": layout.to_dict(), "weight_sharing": net.weight_sharing})
+        PretrainMetrics(run=run, seed=seed, space=module.supernet.space, pgp=spec.pgp, epochs=pre.epochs,
                         final_val_acc=module.history[-1].get("val_acc"), schedule=module.schedule_dict(),
-                        history=without_timing(module.history)).write(paths.pretrain_metrics(run))
-        write_timing(paths.pretrain_metrics(run), wall, module.history)
+                        history=without_timing(module.history)).write(paths.pretrain_metrics(run, seed))
+        write_timing(paths.pretrain_metrics(run, seed), wall, module.history)
     finish(tr, ckpt_dir, p.common.checkpoint_root)
     return module

@@ -3,14 +3,14 @@ baseline in the same layout): training from scratch with the retrain recipe, one
 Writes the weights, the layer specs the hardware model costs, and the metrics."""
 from __future__ import annotations
 
-import time
 
 from ..artifacts import RetrainMetrics
 from ..io import save_torch, without_timing, write_timing
 from . import paths
-from .common import checkpoint_dir, declare, finish, layout_of, make_datamodule, setup_run, trainer
+from .common import checkpoint_dir, declare, finish, layout_of, setup_run
 from .launch import launch, needs_script_launch
 from .params import PARAMS_FILE, BaselineName, StageParams, baseline_key, stage_params
+from .training import fit_retrain, retrain_datamodule
 
 STAGE_PARAMS = ("common", "data", "network", "retrain", "runs.{run}")
 BASELINE_STAGE_PARAMS = ("common", "data", "network", "retrain")
@@ -42,45 +42,37 @@ def _is_baseline(run: str) -> bool:
         return False
 
 
-def resolve_arch(run: str, baseline: bool, layout) -> list[str]:
+def resolve_arch(run: str, baseline: bool, layout, seed: int) -> list[str]:
     from ..space import baseline_arch, load_arch
     if baseline:
         return baseline_arch(baseline_key(run), layout)
-    arch, arch_layout, _ = load_arch(paths.arch(run))
+    arch, arch_layout, _ = load_arch(paths.arch(run, seed))
     if arch_layout != layout:
-        raise ValueError(f"{paths.arch(run)} was searched with another layout; rerun the search stage")
+        raise ValueError(f"{paths.arch(run, seed)} was searched with another layout; rerun the search stage")
     return arch
 
 
-def run(p: StageParams, run: str, params_file=PARAMS_FILE):
-    """Retrain; returns (the trained :class:`~nasa_lib.nas.RetrainModule`, its metrics dict)."""
+def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FILE):
+    """Retrain with ``seed`` (None: ``common.seed``; a search's network is the one its search of
+    the same seed found); returns (the trained :class:`~nasa_lib.nas.RetrainModule`, its metrics)."""
     if needs_script_launch(p):      # GPU DDP from a notebook: Lightning's script launcher
-        return launch("retrain", run, params_file)
+        return launch("retrain", run, params_file, seed)
     from ..layerspec import save_specs
-    from ..nas import RetrainModule, fit_resumable
-    setup_run(p)
-    r, net = p.retrain, p.network
-    dm = make_datamodule(p, batch_size=r.batch_size, augment=r.augment)
+    seed = setup_run(p, seed)
+    dm = retrain_datamodule(p)
     layout = layout_of(p, dm)
     baseline = getattr(p, "is_baseline", False)
-    arch = resolve_arch(run, baseline, layout)
-    milestones = tuple(int(m) for m in (r.milestones or "").split(",") if m.strip())
-    module = RetrainModule(arch, layout.to_dict(), r.epochs, lr=r.lr, weight_decay=r.weight_decay,
-                           schedule=r.schedule, milestones=milestones, label_smoothing=r.label_smoothing,
-                           quantize=r.quantize, shift_mode=net.shift_mode, seed=p.common.seed)
-    ckpt_dir = checkpoint_dir(p, "retrain", run, declared(run, baseline))
-    tr = trainer(p, ckpt_dir, "retrain", r.epochs, supernet=False)
-    t0 = time.perf_counter()
-    fit_resumable(tr, module, ckpt_dir, label=f"{'retrain_baseline' if baseline else 'retrain'}@{run}", datamodule=dm)
-    wall = time.perf_counter() - t0
-    test = tr.test(module, datamodule=dm, verbose=False)[0]
-    metrics = RetrainMetrics(run=run, arch_source="baseline" if baseline else "search", arch=arch,
-                             test_acc=float(test["test_acc"]), final_val_acc=module.history[-1].get("val_acc"),
-                             epochs=r.epochs, **module.network_summary(), history=without_timing(module.history))
+    arch = resolve_arch(run, baseline, layout, seed)
+    ckpt_dir = checkpoint_dir(p, "retrain", run, declared(run, baseline), seed)
+    label = f"{'retrain_baseline' if baseline else 'retrain'}@{run}-{seed}"
+    tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt_dir, label)
+    metrics = RetrainMetrics(run=run, seed=seed, arch_source="baseline" if baseline else "search", arch=arch,
+                             test_acc=test_acc, final_val_acc=module.history[-1].get("val_acc"),
+                             epochs=p.retrain.epochs, **module.network_summary(), history=without_timing(module.history))
     if tr.global_rank == 0:
-        save_torch(paths.model(run), {"state_dict": module.net.state_dict(), "arch": arch, "layout": layout.to_dict()})
-        save_specs(module.net.layer_specs(batch=1), paths.layer_specs(run))
-        metrics.write(paths.retrain_metrics(run))
-        write_timing(paths.retrain_metrics(run), wall, module.history)
+        save_torch(paths.model(run, seed), {"state_dict": module.net.state_dict(), "arch": arch, "layout": layout.to_dict()})
+        save_specs(module.net.layer_specs(batch=1), paths.layer_specs(run, seed))
+        metrics.write(paths.retrain_metrics(run, seed))
+        write_timing(paths.retrain_metrics(run, seed), wall, module.history)
     finish(tr, ckpt_dir, p.common.checkpoint_root)
     return module, metrics.to_dict()

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if job["stage"] not in ("pretrain", "search", "retrain"):
         raise SystemExit(f"stage={job['stage']!r} is not a training stage")
     stage = import_module(f"nasa_lib.stages.{job['stage']}")
-    out = stage.run(stage.load(job["run"], job["params_file"]), job["run"], params_file=job["params_file"])
+    out = stage.run(stage.load(job["run"], job["params_file"]), job["run"], job.get("seed"),
+                    params_file=job["params_file"])
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         torch.save(_detach(out), job["result"])
     return 0
