@@ -44,7 +44,8 @@ def main(argv: list[str]) -> dict:
     module = PGPPretrainModule(space, layout.to_dict(), epochs, mult, adder, pgp, fwf, options.pop("n_paths", 1),
                                options.pop("lr", 0.1), seed=seed, **options)
     out = tempfile.mkdtemp()
-    trainer = build_trainer(out, "pretrain", epochs)
+    # ACCEL=gpu runs it on a GPU (the same code; used to scan settings faster than the 2-core CPU allows)
+    trainer = build_trainer(out, "pretrain", epochs, accelerator=os.environ.get("ACCEL", "cpu"))
     t0 = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
         fit_resumable(trainer, module, out, label="benchmark", datamodule=dm)
@@ -52,7 +53,8 @@ def main(argv: list[str]) -> dict:
             "epoch_seconds", "full_width_fraction")
     return {"space": space, "epochs": epochs, "mult_epochs": mult, "adder_epochs": adder, "pgp": pgp,
             "full_width_fraction": fwf, "seed": seed, "options": json.loads(argv[7]) if len(argv) > 7 else {},
-            "threads": torch.get_num_threads(), "wall_s": round(time.time() - t0, 1),
+            "threads": torch.get_num_threads(), "accelerator": os.environ.get("ACCEL", "cpu"),
+            "wall_s": round(time.time() - t0, 1),
             "history": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items() if k in keep}
                         for h in module.history]}
 

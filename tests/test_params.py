@@ -91,7 +91,7 @@ def _set(path: str, value):
                                             "eyeriss_like, nasa_chunk, or a path"),
     ("baselines", ["all-conv", "all-mult"], "baselines[1]='all-mult' is not valid; valid values: all-conv, all-shift"),
     ("search.cost_band_lo", 1.0, "search.cost_band_lo and search.cost_band_hi must both be numbers or both null"),
-    ("pretrain.mult_epochs", 17, "pretrain.mult_epochs + pretrain.adder_epochs must be <= pretrain.epochs=24"),
+    ("pretrain.mult_epochs", 25, "pretrain.mult_epochs + pretrain.adder_epochs must be <= pretrain.epochs=36"),
     ("common.precision", "8-true", "common.precision='8-true' is not valid; valid values: 32-true, 16-mixed"),
 ])
 def test_a_bad_value_fails_in_one_line_naming_the_key_and_the_valid_values(path, value, message):
@@ -125,7 +125,7 @@ def test_structure_is_always_checked_values_only_where_declared():
 def test_a_stage_reads_only_what_it_declares(tmp_path):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     p = P.stage_params(["common", "pretrain.epochs", "runs.Hybrid-All"], tmp_path / "params.yaml")
-    assert p.common.seed == 0 and p.pretrain.epochs == 24 and list(p.runs) == ["Hybrid-All"]
+    assert p.common.seed == 0 and p.pretrain.epochs == 36 and list(p.runs) == ["Hybrid-All"]
     with pytest.raises(AttributeError, match="does not declare params section 'search'"):
         p.search
     with pytest.raises(AttributeError, match="does not declare pretrain.lr; declared: pretrain.epochs"):
