@@ -82,11 +82,17 @@ def test_each_pgp_phase_updates_exactly_its_parameters(tmp_path, phase_epoch, tr
         assert not any(changed(before, groups.get(kind, []))), f"{kind} must not change in phase {phase_epoch}"
 
 
-def test_pretrain_runs_through_lightning_and_records_phases(tmp_path):
+def _pretrain_three_phases(tmp_path, space: str, batches: int) -> PGPPretrainModule:
+    """One epoch per PGP phase through Lightning, ``batches`` training batches each."""
     pl.seed_everything(0)
-    module = PGPPretrainModule("Hybrid-Adder", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1)
-    trainer = build_trainer(tmp_path, "pretrain", 3, limit_train_batches=2, limit_val_batches=1)
+    module = PGPPretrainModule(space, LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1)
+    trainer = build_trainer(tmp_path, "pretrain", 3, limit_train_batches=batches, limit_val_batches=1)
     fit_resumable(trainer, module, tmp_path, train_dataloaders=loader(), val_dataloaders=loader())
+    return module
+
+
+def test_pretrain_runs_through_lightning_and_records_phases(tmp_path):
+    module = _pretrain_three_phases(tmp_path, "Hybrid-Adder", batches=2)
     assert [h["phase"] for h in module.history] == ["mult", "adder", "mixed"]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     # validation: paths of the kinds trained so far (mult phase: no adder), then every kind
@@ -96,10 +102,7 @@ def test_pretrain_runs_through_lightning_and_records_phases(tmp_path):
 
 
 def test_a_phase_the_space_lacks_trains_and_is_recorded_as_mixed(tmp_path):
-    pl.seed_everything(0)
-    module = PGPPretrainModule("OnlyConv", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1)
-    trainer = build_trainer(tmp_path, "pretrain", 3, limit_train_batches=1, limit_val_batches=1)
-    fit_resumable(trainer, module, tmp_path, train_dataloaders=loader(), val_dataloaders=loader())
+    module = _pretrain_three_phases(tmp_path, "OnlyConv", batches=1)
     assert [h["phase"] for h in module.history] == ["mult", "mixed", "mixed"]
 
 

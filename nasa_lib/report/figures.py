@@ -236,7 +236,6 @@ def shade_phases(ax, history, full_width: bool = True) -> list[str]:
     return sorted(shaded, key=lambda p: (order.index(p) if p in order else len(order), shaded.index(p)))
 
 
-_shade_phases = shade_phases     # the older private name
 
 
 def phase_legend(phases, full_width: bool = False) -> tuple[list, list[str]]:

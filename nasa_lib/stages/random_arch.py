@@ -50,7 +50,7 @@ def draw_in_cost_band(candidates: list[list[str]], cost_table: list[dict[str, fl
 
 def run(p: StageParams, run: str, draw: int):
     """Draw and retrain; returns the metrics written."""
-    from ..nas.common import fixed_cost, flops_cost_table
+    from ..nas.common import FLOPS_COST_UNIT, fixed_cost, flops_cost_table
     from ..space import layer_candidates, load_arch
     Number(int, 0).check("random.draws[]", draw)
     seed = setup_run(p, int(draw))
@@ -71,7 +71,6 @@ def run(p: StageParams, run: str, draw: int):
           f"after {tried} uniform draws", flush=True)
     ckpt = checkpoint_dir(p, "random_arch", run, declared(run), seed)
     tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt, f"random_arch@{run}-{draw}")
-    from ..nas.common import FLOPS_COST_UNIT
     metrics = RandomArchMetrics(run=run, draw=int(draw), seed=seed, target_seed=target_seed, space=space, arch=arch,
                                 cost=cost, target_cost=target, tolerance=tolerance, cost_unit=FLOPS_COST_UNIT,
                                 candidates_tried=tried, test_acc=test_acc, epochs=p.retrain.epochs,
