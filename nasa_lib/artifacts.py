@@ -186,11 +186,15 @@ class RandomArchMetrics(JsonArtifact):
 
 @dataclass
 class HwMappingMetrics(JsonArtifact):
-    """``reports/metrics/hw_mapping.json``: one row per network, seed and mapping mode."""
+    """``reports/metrics/hw_mapping.json``: one row per network, seed, setting of the cost model's
+    switches and mapping mode; the settings' switches; the NASA-F reference comparison."""
     STAGE: ClassVar[str] = "the hw_mapping stage"
     objective: str
     modes: list
     rows: list
+    settings: dict
+    sensitivity: list
+    nasaf_comparison: dict
 
 
 @dataclass

@@ -14,6 +14,14 @@ import pickle
 import re
 from pathlib import Path
 
+def default_workers() -> int:
+    """Worker processes for parallel CPU work: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 # history keys that are wall-clock measurements: kept out of metrics files, written to timing files
 TIMING_KEYS = ("epoch_seconds", "train_seconds", "train_images_per_s")
 

@@ -51,6 +51,8 @@ class LayerSpec:
     groups: int = 1
     bits_w: int = 8
     bits_a: int = 8
+    H_in: int = 0     # input rows (unpadded); 0: the smallest size that gives P (see ``H``)
+    W_in: int = 0     # input columns (unpadded); 0: likewise from Q
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +64,13 @@ class LayerSpec:
                 raise ValueError(f"LayerSpec.{dim}={value!r} must be a positive integer (layer {self.name!r})")
         if self.padding < 0:
             raise ValueError(f"LayerSpec.padding={self.padding!r} must be >= 0 (layer {self.name!r})")
+        for dim, out, k in (("H_in", self.P, self.R), ("W_in", self.Q, self.S)):
+            size = getattr(self, dim)
+            if not isinstance(size, int) or size < 0:
+                raise ValueError(f"LayerSpec.{dim}={size!r} must be an integer >= 0 (layer {self.name!r})")
+            if size and (size + 2 * self.padding - k) // self.stride + 1 != out:
+                raise ValueError(f"LayerSpec.{dim}={size} does not give {out} outputs with kernel {k}, stride "
+                                 f"{self.stride} and padding {self.padding} (layer {self.name!r})")
         if self.C % self.groups or self.K % self.groups:
             raise ValueError(
                 f"LayerSpec.groups={self.groups} must divide C={self.C} and K={self.K} (layer {self.name!r})"
@@ -70,12 +79,14 @@ class LayerSpec:
     # ---- derived sizes -------------------------------------------------------------------
     @property
     def H(self) -> int:
-        """Input rows implied by the output size, kernel, stride and padding (unpadded)."""
-        return (self.P - 1) * self.stride + self.R - 2 * self.padding
+        """Input rows (unpadded): ``H_in`` when given; else the smallest size that gives ``P`` outputs,
+        ``(P - 1) * stride + R - 2 * padding``, which is one row short for a stride-2 layer on an
+        even input (31 for 32): exporters of real networks give ``H_in``."""
+        return self.H_in or (self.P - 1) * self.stride + self.R - 2 * self.padding
 
     @property
     def W(self) -> int:
-        return (self.Q - 1) * self.stride + self.S - 2 * self.padding
+        return self.W_in or (self.Q - 1) * self.stride + self.S - 2 * self.padding
 
     @property
     def is_depthwise(self) -> bool:

@@ -37,7 +37,7 @@ def test_eyeriss_costs_equal_map_network(eyeriss_tables):
     got = eyeriss_tables.costs(archs, designs)
     for i in range(4):
         specs, accel, pes, flows = specs_of_pair(eyeriss_tables, archs[i], designs[i])
-        ref = hw.map_network(specs, accel, dataflow=flows["pe_array"], pe_split=pes)
+        ref = hw.map_network(specs, accel, dataflow=flows["pe_array"], pe_split=pes, options=hw.PER_LAYER)
         assert got["latency_ms"][i] == pytest.approx(ref.latency_ms, rel=1e-9)
         assert got["energy_uj"][i] == pytest.approx(ref.energy_uj, rel=1e-9)
         assert got["area_mm2"][i] == pytest.approx(ref.area_mm2, rel=1e-12)
@@ -52,7 +52,7 @@ def test_chunk_costs_equal_map_network_with_one_dataflow(chunk_tables):
     got = chunk_tables.costs(archs, designs)
     for i in range(4):
         specs, accel, pes, flows = specs_of_pair(chunk_tables, archs[i], designs[i])
-        ref = hw.map_network(specs, accel, dataflow=flows["conv"], pe_split=pes)
+        ref = hw.map_network(specs, accel, dataflow=flows["conv"], pe_split=pes, options=hw.PER_LAYER)
         assert got["latency_ms"][i] == pytest.approx(ref.latency_ms, rel=1e-9)
         assert got["energy_uj"][i] == pytest.approx(ref.energy_uj, rel=1e-9)
         assert got["area_mm2"][i] == pytest.approx(ref.area_mm2, rel=1e-12)
@@ -71,7 +71,7 @@ def test_chunk_costs_with_a_dataflow_per_chunk_equal_layer_by_layer_mapping(chun
         energy, lat, dram = 0.0, {c: 0.0 for c in busy}, 0.0
         for s, c in zip(specs, chunk_of):
             cost = hw.map_layer(s, accel, chunk=c, n_pe=pes[c], buffer_kb=units[c] * accel.gb_bytes / 8 / 1024,
-                                dataflow=flows[c], objective="edp")
+                                dataflow=flows[c], objective="edp", options=hw.PER_LAYER)
             energy += cost.energy_total_pj
             lat[c] += cost.latency_cycles
             dram += cost.dram_bits

@@ -59,10 +59,21 @@ def hw_rows(accuracies: dict) -> list[dict]:
     rows = []
     for i, (net, acc) in enumerate(sorted(accuracies.items())):
         for mode, factor in (("auto", 1.0), ("multiplier_only", 1.6)):
-            rows.append({"network": net, "arch_source": "baseline" if net in BASELINE_KIND else "search",
+            rows.append({"network": net, "seed": 0, "scale": "embedded", "setting": "realistic",
+                         "arch_source": "baseline" if net in BASELINE_KIND else "search",
                          "mode": mode, "test_acc": acc, "energy_uj": (40.0 + 15 * i) * factor,
                          "edp_uj_ms": (2.0 + i) * factor})
     return rows
+
+
+def other_hw_rows(accuracies: dict) -> list[dict]:
+    """The same networks under the NASA-F-compatible setting (1000x the cost) and paper-size
+    networks (not trained: no accuracy), which the report's embedded figures must not read."""
+    rows = [dict(r, setting="nasaf_compatible", energy_uj=1000 * r["energy_uj"], edp_uj_ms=1000 * r["edp_uj_ms"])
+            for r in hw_rows(accuracies)]
+    return rows + [{"network": "paper:all-conv", "seed": 0, "scale": "paper", "setting": "realistic",
+                    "arch_source": "paper_layout", "mode": mode, "test_acc": None, "energy_uj": 5e5,
+                    "edp_uj_ms": 5e4} for mode in ("auto", "multiplier_only")]
 
 
 HIGH = {"Hybrid-All": 0.955, "all-conv": 0.96, "all-shift": 0.94, "all-adder": 0.93, "shift-adder": 0.935}
@@ -142,6 +153,22 @@ def test_pareto_zooms_only_far_above_chance_and_says_so(tmp_path, draw):
     near = axes_for(NEAR_CHANCE)
     assert_shows_chance(near, 10.0)
     assert "does not include chance" not in near.get_ylabel()
+
+
+def test_report_hardware_figures_read_the_embedded_networks_realistic_rows_only():
+    """Beside the rows they draw, the metrics hold the NASA-F-compatible setting's rows (1000x the
+    cost) and paper-size networks without accuracy: the figures' points and bars are the realistic
+    embedded ones, every one of them."""
+    out = outputs()
+    out.hw.doc["rows"] += other_hw_rows(HIGH)
+    ax = RF.fig_accuracy_vs_cost(out).axes[0]
+    xs = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
+    expected = sorted(r["energy_uj"] for r in hw_rows(HIGH))
+    assert xs == pytest.approx(expected)
+    fig = RF.fig_accelerator_ablation(out)
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == sorted(HIGH)     # no paper:all-conv
+    heights = sorted(p.get_height() for p in fig.axes[1].patches if p.get_height() > 0)
+    assert heights == pytest.approx(sorted(r["edp_uj_ms"] for r in hw_rows(HIGH)))
 
 
 def test_stage_pareto_without_num_classes_spans_0_to_100(tmp_path):

@@ -2,6 +2,7 @@
 mappings equal hand calculations written out here from what the hardware does."""
 import pytest
 
+from nasa_lib.hw import PER_LAYER as OPT
 from nasa_lib.hw import Mapping, eltwise_cost, evaluate_mapping, executed_op_counts, load_accelerator
 from nasa_lib.layerspec import LayerSpec
 
@@ -21,7 +22,7 @@ def test_weight_stationary_1x1_conv_by_hand():
     # keeps w[2j:2j+2, c] in its RF while the 4 output pixels stream past.
     spec = LayerSpec("pw", "mult", N=1, K=4, C=2, P=2, Q=2)
     m = Mapping("WS", rf=full(K=2), spatial=full(K=2, C=2))
-    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=4, buffer_bytes=1024)
+    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=4, buffer_bytes=1024, options=OPT)
     acc = cost.accesses
     # weights: each PE is filled once with its 2 weights (8 in all); the GB reads each weight once
     # for the array and once when it arrives from DRAM
@@ -53,7 +54,7 @@ def test_output_stationary_with_channel_cut_reloads_psums():
     # 2 of the 4 input channels at a time (cut C, g = 2): outputs leave the PEs after each half.
     spec = LayerSpec("conv", "mult", N=1, K=2, C=4, P=2, Q=2, R=3, S=3, padding=1)
     m = Mapping("OS", rf=full(K=2, Q=2, R=3, S=3), spatial=full(P=2), split_dim="C", split_extent=2)
-    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=2, buffer_bytes=1024)
+    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=2, buffer_bytes=1024, options=OPT)
     acc = cost.accesses
     # 4 steps (one input channel each); each PE gets 2 x 9 weights per step, and a 2 x 2 input
     # patch (rows and columns clipped to the 2 x 2 input)
@@ -85,7 +86,7 @@ def test_row_stationary_3x3_conv_by_hand():
     # values) into one psum row (4 values).
     spec = LayerSpec("rs", "mult", N=1, K=1, C=1, P=4, Q=4, R=3, S=3, padding=1)
     m = Mapping("RS", rf=full(Q=4, S=3), spatial=full(R=3, P=4))
-    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=12, buffer_bytes=1024)
+    cost = evaluate_mapping(spec, NASA, CONV, m, n_pe=12, buffer_bytes=1024, options=OPT)
     acc = cost.accesses
     assert acc["rf"]["W"] == 12 * 3 and acc["rf"]["I"] == 12 * 4 and acc["rf"]["O"] == 12 * 4
     # the GB reads the 9 weights and the 4 distinct input rows once (diagonal reuse), and gets
@@ -100,18 +101,18 @@ def test_p_cut_rereads_the_halo_rows():
     spec = LayerSpec("rs", "mult", N=1, K=1, C=2, P=4, Q=4, R=3, S=3, padding=1)
     whole = Mapping("OS", rf=full(Q=4, R=3, S=3), spatial=full(P=2))
     cut = Mapping("OS", rf=full(Q=4, R=3, S=3), spatial=full(P=2), split_dim="P", split_extent=2)
-    a = evaluate_mapping(spec, NASA, CONV, whole, n_pe=2)
-    b = evaluate_mapping(spec, NASA, CONV, cut, n_pe=2)
+    a = evaluate_mapping(spec, NASA, CONV, whole, n_pe=2, options=OPT)
+    b = evaluate_mapping(spec, NASA, CONV, cut, n_pe=2, options=OPT)
     assert a.accesses["dram"]["I"] == 2 * 4 * 4
     assert b.accesses["dram"]["I"] == 2 * (4 + 2) * 4
 
 
 def test_eltwise_by_hand():
     spec = LayerSpec("res", "eltwise", N=1, K=4, C=4, P=2, Q=2)
-    cost = eltwise_cost(spec, NASA, CONV, n_pe=4)           # E = 16 sums
+    cost = eltwise_cost(spec, NASA, CONV, n_pe=4, options=OPT)           # E = 16 sums
     assert cost.accesses == {"rf": {"O": 96}, "noc": {"O": 48}, "gb": {"O": 96}, "dram": {"I": 32, "O": 16}}
     assert cost.energy_pj == pytest.approx({"compute": 16 * 0.03, "rf": 96 * 0.5, "noc": 48 * 1.0,
-                                            "gb": 96 * 3.0, "dram": 48 * 100.0})
+                                            "gb": 96 * 3.0, "dram": 48 * 100.0, "static": 0.0})
     assert cost.cycles == pytest.approx({"compute": 4, "gb": 96 * 8 / 192, "dram": 48 * 8 / 64, "total": 6})
 
 
@@ -129,11 +130,11 @@ def test_executed_ops_follow_the_pe_type():
 def test_invalid_mappings_are_rejected_with_the_reason():
     spec = LayerSpec("pw", "mult", N=1, K=4, C=2, P=2, Q=2)
     with pytest.raises(ValueError, match="uses 4 PEs, more than the 3 available"):
-        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(K=2), full(K=2, C=2)), n_pe=3)
+        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(K=2), full(K=2, C=2)), n_pe=3, options=OPT)
     with pytest.raises(ValueError, match=r"spatial\[P\]=2 must be 1 under WS"):
-        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(), full(P=2)), n_pe=4)
+        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(), full(P=2)), n_pe=4, options=OPT)
     with pytest.raises(ValueError, match="needs 32 buffer bytes, more than the 31 available"):
-        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(), full()), n_pe=4, buffer_bytes=31)
+        evaluate_mapping(spec, NASA, CONV, Mapping("WS", full(), full()), n_pe=4, buffer_bytes=31, options=OPT)
     big = LayerSpec("big", "mult", N=1, K=64, C=64, P=1, Q=1)
     with pytest.raises(ValueError, match="RF weight tile of 4096 entries exceeds 112"):
-        evaluate_mapping(big, NASA, CONV, Mapping("WS", full(K=64, C=64), full()), n_pe=1)
+        evaluate_mapping(big, NASA, CONV, Mapping("WS", full(K=64, C=64), full()), n_pe=1, options=OPT)

@@ -25,9 +25,12 @@ ASSUMPTIONS: dict[str, dict] = {
         "basis": "DANCE's accelerator space as recalled (PAPERS.md section 5); the value ranges are ours.",
         "status": "recalled"},
     "pe_array_shape": {
-        "choice": "Rows x cols enter the costs only through their product (and the area).",
-        "basis": "nasa_lib.hw models a flat PE pool with free spatial unrolling; a row/column-constrained "
-                 "mapping would need a hardware-model change (not ours to make).", "status": "ours"},
+        "choice": "Rows x cols enter the costs only through their product (and the area); the ground truth "
+                  "is nasa_lib.hw under its per-layer setting (nasa_lib.hw.PER_LAYER: flat PE pool, no "
+                  "inter-layer reuse, no leakage, psums at the data width, physical PE budget).",
+        "basis": "DANCE's cost tables sum per-layer entries; the realistic switches (row x column arrays, reuse "
+                 "between layers, network-level leakage) break that sum and are not yet tabulated.",
+        "status": "ours"},
     "design_space_chunk": {
         "choice": "Chunk-based space: PE split among conv / shift / adder chunks in steps of 14 PEs under the "
                   "168-PE budget, buffer size, dataflow per chunk; buffer split among busy chunks in "

@@ -17,7 +17,7 @@ over the design resources (register-file variant, dataflow, buffer share, PE cou
 and then costs any batch of pairs by gathers and sums in numpy.  The layer tables are built in
 parallel over worker processes; every table is a pure function of its layer and resources, so the
 result does not depend on the number of workers.  ``test_dance_costs.py`` checks the sums against
-``map_network`` itself.
+``map_network`` itself, under the cost model's per-layer setting (:data:`COST_MODEL`).
 
 The buffer is split like ``map_network(pe_split={...})`` does: among the chunks that have work
 in the network, in ``buffer_units`` equal parts, in proportion to their PEs (largest remainders);
@@ -27,17 +27,21 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import time
 
 import numpy as np
 
-from ..hw import DATAFLOW_NAMES, layer_table, largest_remainder
+from ..hw import DATAFLOW_NAMES, PER_LAYER, layer_table, largest_remainder
 from ..hw.mapper import chunk_for
+from ..io import default_workers
 from ..space import FBNetLayout, arch_layer_specs, candidate_layer_specs, layer_candidates
 from .design_space import DesignSpace, load_design_space
 
 METRICS = ("latency_ms", "energy_uj", "area_mm2")
+# The cost model's switches DANCE's ground truth uses: the per-layer-decomposable setting (no
+# inter-layer reuse, no leakage, flat PE pool, psums at the data width, physical PE count), the
+# only one whose network cost is a sum of per-layer table entries (dance/assumptions.py says so).
+COST_MODEL = PER_LAYER
 COSTS = ("latency", "energy", "edp", "edap")
 COST_METRICS = {"latency": ("latency_ms",), "energy": ("energy_uj",), "edp": ("energy_uj", "latency_ms"),
                 "edap": ("energy_uj", "latency_ms", "area_mm2")}
@@ -58,13 +62,6 @@ def cost_value(metrics: dict, cost: str):
     return out
 
 
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 # ---- the per-layer tables (worker side) -----------------------------------------------------------
 _WORK: dict = {}
 
@@ -81,7 +78,8 @@ def _table_job(job: tuple) -> tuple:
         if spec.op == "eltwise" and f > 0:      # a residual add has no dataflow: one table serves all
             out[:, f] = out[:, 0]
             continue
-        tab = layer_table(spec, accel, chunk, "RS" if spec.op == "eltwise" else df, objective, caps, max(pes))
+        tab = layer_table(spec, accel, chunk, "RS" if spec.op == "eltwise" else df, objective, caps, max(pes),
+                          COST_MODEL)
         for m, arr in enumerate((tab.energy, tab.latency, tab.dram_bits)):
             out[m, f] = arr[:, list(pes)]
     return out

@@ -18,12 +18,14 @@ area in mm^2, all per image.
 from .accelerator import Accelerator, Chunk, list_accelerators, load_accelerator, parse_accelerator
 from .costmodel import (DATAFLOW_NAMES, DATAFLOWS, Dataflow, LayerCost, LayerShape, Mapping, eltwise_cost,
                         evaluate_mapping, executed_op_counts)
-from .mapper import OBJECTIVES, best_mapping, chunk_for, clear_cache, layer_table, map_layer
+from .mapper import OBJECTIVES, best_mapping, chunk_for, clear_cache, layer_table, map_layer, pe_counts
 from .network import (FLOPS_DIVISOR, NetworkResult, assign_chunks, largest_remainder, map_network,
-                      op_cost_table)
+                      op_cost_table, proportional_split)
+from .options import NASAF_COMPATIBLE, PER_LAYER, SWITCH_DOCS, SWITCH_VALUES, ModelOptions, as_options
 
 __all__ = ["Accelerator", "Chunk", "list_accelerators", "load_accelerator", "parse_accelerator",
            "DATAFLOW_NAMES", "DATAFLOWS", "Dataflow", "LayerCost", "LayerShape", "Mapping", "eltwise_cost",
            "evaluate_mapping", "executed_op_counts", "OBJECTIVES", "best_mapping", "chunk_for", "clear_cache",
            "layer_table", "map_layer", "FLOPS_DIVISOR", "NetworkResult", "assign_chunks", "largest_remainder",
-           "map_network", "op_cost_table"]
+           "map_network", "op_cost_table", "pe_counts", "proportional_split", "NASAF_COMPATIBLE", "PER_LAYER",
+           "SWITCH_DOCS", "SWITCH_VALUES", "ModelOptions", "as_options"]

@@ -59,6 +59,11 @@ class Accelerator:
     unit_area_um2: tuple           # ((unit, bits, um^2), ...)
     rf_area_um2_per_bit: float
     sram_area_mm2_per_kb: float
+    pe_array_rows: int             # rows of every PE array (a chunk is an array of whole columns)
+    accumulator_bits: int          # width of a partial sum
+    noc_words_per_pe_per_cycle: float
+    logic_leakage_mw_per_mm2: float
+    sram_leakage_uw_per_kb: float
     provenance: tuple = dataclasses.field(default=(), compare=False, hash=False)
     source_file: str = dataclasses.field(default="", compare=False, hash=False)
 
@@ -96,6 +101,31 @@ class Accelerator:
         datapath = sum(self.unit_area(u, chunk.bits) for u in PE_UNITS[chunk.pe_type])
         rf_bits = (self.rf_ifmap_entries + self.rf_weight_entries + self.rf_psum_entries) * chunk.bits
         return datapath + rf_bits * self.rf_area_um2_per_bit
+
+    def reference_pe_area_um2(self) -> float:
+        """Area of one 8-bit multiplier PE: the unit of an equal-area PE budget."""
+        return self.pe_area_um2(Chunk("reference", "mult", 8, ("mult",)))
+
+    def pe_area_units(self, chunk: Chunk, pe_budget: str, flops_divisor: float = 1.88) -> float:
+        """What one PE of ``chunk`` costs of the PE budget: 1 (``physical``); its area in 8-bit
+        multiplier PEs (``equal_area``); or NASA-F's rule, 1 for a multiplier PE and 1 / 1.88 for a
+        shift or adder PE (``nasaf_area``)."""
+        if pe_budget == "physical":
+            return 1.0
+        if pe_budget == "nasaf_area":
+            return 1.0 if chunk.pe_type == "mult" else 1.0 / flops_divisor
+        if pe_budget == "equal_area":
+            return self.pe_area_um2(chunk) / self.reference_pe_area_um2()
+        raise ValueError(f"pe_budget={pe_budget!r} is not valid; valid values: physical, equal_area, nasaf_area")
+
+    def pe_static_pj_per_cycle(self, chunk: Chunk) -> float:
+        """Leakage of one PE of ``chunk`` per clock cycle, pJ (its area x the logic leakage density)."""
+        mw = self.pe_area_um2(chunk) * 1e-6 * self.logic_leakage_mw_per_mm2
+        return mw * 1e3 / self.clock_mhz
+
+    def sram_static_pj_per_cycle(self, n_bytes: float) -> float:
+        """Leakage of ``n_bytes`` of global buffer per clock cycle, pJ."""
+        return n_bytes / 1024 * self.sram_leakage_uw_per_kb / self.clock_mhz
 
     def replace(self, **changes) -> "Accelerator":
         """A copy with some fields changed (e.g. ``pe_budget=200`` or ``gb_bytes=64 * 1024``), re-checked."""
@@ -180,7 +210,7 @@ def _parse(doc, filename: str) -> Accelerator:
     ck = _Checker(filename)
     top = ("name", "pe_budget", "clock_mhz", "global_buffer", "dram", "register_file", "chunks",
            "op_energy_pj", "memory_energy_pj_per_16bit", "unit_area_um2", "register_file_area_um2_per_bit",
-           "sram_area_mm2_per_kb")
+           "sram_area_mm2_per_kb", "pe_array", "accumulator_bits", "noc", "static_power")
     doc = ck.mapping(doc, "", top, ("description",))
     name = doc["name"]
     if not isinstance(name, str) or not name.strip():
@@ -235,12 +265,25 @@ def _parse(doc, filename: str) -> Accelerator:
     mem_rows = tuple((lvl, float(ck.sourced(mem[lvl], f"memory_energy_pj_per_16bit.{lvl}"))) for lvl in MEMORY_LEVELS)
     rf_area = float(ck.sourced(doc["register_file_area_um2_per_bit"], "register_file_area_um2_per_bit"))
     sram_area = float(ck.sourced(doc["sram_area_mm2_per_kb"], "sram_area_mm2_per_kb"))
+    array = ck.mapping(doc["pe_array"], "pe_array", ("rows",))
+    rows = int(ck.sourced(array["rows"], "pe_array.rows", 0, integer=True))
+    acc_bits = int(ck.sourced(doc["accumulator_bits"], "accumulator_bits", 0, integer=True))
+    if acc_bits < max(c.bits for c in chunks):
+        ck.fail("accumulator_bits.value", f"at least the widest chunk's data width ({max(c.bits for c in chunks)})",
+                acc_bits)
+    noc = ck.mapping(doc["noc"], "noc", ("words_per_pe_per_cycle",))
+    noc_rate = float(ck.sourced(noc["words_per_pe_per_cycle"], "noc.words_per_pe_per_cycle"))
+    static = ck.mapping(doc["static_power"], "static_power", ("logic_mw_per_mm2", "sram_uw_per_kb"))
+    logic_leak = float(ck.sourced(static["logic_mw_per_mm2"], "static_power.logic_mw_per_mm2"))
+    sram_leak = float(ck.sourced(static["sram_uw_per_kb"], "static_power.sram_uw_per_kb"))
     return Accelerator(
         name=name, pe_budget=pe_budget, clock_mhz=clock, gb_bytes=int(round(gb_kb * 1024)),
         gb_port_bits_per_cycle=gb_bw, dram_bits_per_cycle=dram_bw, rf_ifmap_entries=rf_entries[0],
         rf_weight_entries=rf_entries[1], rf_psum_entries=rf_entries[2], chunks=tuple(chunks),
         op_energy_pj=tuple(energies), memory_energy_pj_per_16bit=mem_rows, unit_area_um2=tuple(areas),
-        rf_area_um2_per_bit=rf_area, sram_area_mm2_per_kb=sram_area, provenance=tuple(ck.provenance),
+        rf_area_um2_per_bit=rf_area, sram_area_mm2_per_kb=sram_area, pe_array_rows=rows,
+        accumulator_bits=acc_bits, noc_words_per_pe_per_cycle=noc_rate, logic_leakage_mw_per_mm2=logic_leak,
+        sram_leakage_uw_per_kb=sram_leak, provenance=tuple(ck.provenance),
         source_file=filename)
 
 

@@ -42,9 +42,28 @@ Counting rules (per group copy, per image):
   GB write and every DRAM write a GB read.
 
 Energy = executed operations x unit op energy + accesses x unit access energy (16-bit cost
-scaled by bits / 16) at every level.  Latency (cycles) = max(compute, GB, DRAM) with compute =
+scaled by bits / 16) at every level.  Latency (cycles) = max(compute, GB, DRAM, NoC) with compute =
 ``T * prod(rf)`` (one MAC position per PE per cycle, padding included), GB = GB bits / port
-bandwidth, DRAM = DRAM bits / DRAM bandwidth: the levels overlap perfectly.
+bandwidth, DRAM = DRAM bits / DRAM bandwidth, NoC = words each PE receives / its NoC rate: the
+levels overlap perfectly.
+
+The modelling switches (:mod:`nasa_lib.hw.options`) act here as follows:
+
+* ``psum_width="accumulator"``: every O access at the RF, NoC and GB (drains, reloads, array-side
+  writes) and 2 of the 4 RF accesses of each MAC (psum read and write) are at
+  ``accumulator_bits``; so is the buffer space of O.  Reads of final outputs for DRAM and DRAM itself
+  stay at the data width (outputs are requantised on their way out).
+* ``dram_bandwidth_limit=False``: the DRAM term leaves the latency.
+* ``noc_bandwidth="limited"``: NoC = (NoC words / PEs in use) / ``noc.words_per_pe_per_cycle``.
+* ``pe_array="rows_cols"``: each dataflow unrolls its :attr:`Dataflow.row_dims` down the array's
+  ``pe_array.rows`` rows and its other spatial dims across the columns; a mapping needs
+  ``rows x (columns it spans)`` PEs of the chunk.
+* ``static_energy=True``: the chunk's PEs (all ``n_pe`` of them, busy or not) and its buffer share
+  leak over the layer's latency (``energy_pj["static"]``).  A network's static energy is charged
+  over the network's latency instead (:func:`nasa_lib.hw.map_network`).
+* ``inter_layer_reuse``: acted on by the network mapper through ``input_from_dram`` /
+  ``output_to_dram``: a tensor kept in the buffer between layers costs neither its DRAM access nor
+  its DRAM-side buffer access.
 """
 from __future__ import annotations
 
@@ -53,11 +72,12 @@ from dataclasses import asdict, dataclass, field
 
 from ..layerspec import LayerSpec
 from .accelerator import Accelerator, Chunk
+from .options import ModelOptions, as_options
 
 DIMS = ("K", "C", "D", "P", "Q", "R", "S")
 TENSOR_DIMS = {"W": ("K", "C", "D", "R", "S"), "I": ("C", "D", "P", "Q", "R", "S"), "O": ("K", "D", "P", "Q")}
 SPLIT_DIMS = ("K", "C", "D", "P")
-ENERGY_PARTS = ("compute", "rf", "noc", "gb", "dram")
+ENERGY_PARTS = ("compute", "rf", "noc", "gb", "dram", "static")
 RF_ACCESSES_PER_MAC = 4
 
 
@@ -72,22 +92,23 @@ class Dataflow:
     rf_free: tuple       # dims whose RF tile is searched
     rf_full: tuple       # dims always held whole in the RF
     description: str
+    row_dims: tuple = ()  # spatial dims unrolled down the array's rows (the others go across columns)
 
 
 DATAFLOWS = {
     "RS": Dataflow("RS", "W", ("Q", "P"), ("K", "D", "P"), ("R",), ("K", "C", "D", "Q"), ("S",),
                    "row stationary (Eyeriss): filter rows down the array (R), output rows across it (P), "
                    "replicated over output channels; each PE runs a 1-D row convolution over S with a "
-                   "filter row, an input-row segment and a psum-row segment in its RF"),
+                   "filter row, an input-row segment and a psum-row segment in its RF", ("R", "K")),
     "WS": Dataflow("WS", "W", ("Q", "P"), ("K", "C", "D"), (), ("K", "C", "D"), ("R", "S"),
                    "weight stationary: output x input channels unrolled; each PE keeps its weights while "
-                   "all output pixels stream past, psums reduced across the input-channel PEs"),
+                   "all output pixels stream past, psums reduced across the input-channel PEs", ("C",)),
     "OS": Dataflow("OS", "O", ("C",), ("K", "D", "P", "Q"), (), ("K", "D", "Q"), ("R", "S"),
                    "output stationary: output pixels and channels unrolled; each PE accumulates its "
-                   "outputs over all input channels before they leave"),
+                   "outputs over all input channels before they leave", ("P", "K")),
     "IS": Dataflow("IS", "I", ("K",), ("C", "D", "P", "Q"), (), ("C", "D", "Q"), ("R", "S"),
                    "input stationary: input channels and pixels unrolled; each PE keeps its inputs "
-                   "while all output channels' weights stream past"),
+                   "while all output channels' weights stream past", ("C", "P")),
 }
 DATAFLOW_NAMES = tuple(DATAFLOWS)
 
@@ -158,13 +179,34 @@ class LayerShape:
             rows += (m - 1) * max(0, self.R - self.stride)
         return self.C * self.D * rows * self.cols(self.Q, self.S)
 
-    def footprint_elems(self, split_dim, g: int) -> int:
-        """Elements the GB holds: buffer tiles of the tensors cut along ``split_dim`` (``g`` elements
-        of it), the other tensors whole."""
+    def footprint_bytes(self, split_dim, g: int, bits: int, psum_bits: int) -> float:
+        """Bytes the GB holds: buffer tiles of the tensors cut along ``split_dim`` (``g`` elements
+        of it), the other tensors whole; W and I at ``bits``, O at ``psum_bits``."""
         t = self.full()
         if split_dim is not None:
             t[split_dim] = g
-        return sum(self.tile_sizes(t))
+        w, i, o = self.tile_sizes(t)
+        return ((w + i) * bits + o * psum_bits) / 8
+
+
+def psum_bits(accel: Accelerator, chunk: Chunk, options: ModelOptions) -> int:
+    """Width of a partial sum on ``chunk`` under ``options.psum_width``."""
+    return accel.accumulator_bits if options.psum_width == "accumulator" else chunk.bits
+
+
+def array_shape(mapping_spatial: dict, dataflow: "Dataflow") -> tuple:
+    """(rows spanned, columns spanned) of a spatial unrolling under ``dataflow``'s row / column split."""
+    rows = math.prod(mapping_spatial.get(d, 1) for d in dataflow.row_dims)
+    cols = math.prod(mapping_spatial.get(d, 1) for d in DIMS if d not in dataflow.row_dims)
+    return rows, cols
+
+
+def static_pj_per_cycle(accel: Accelerator, chunk: Chunk, n_pe: int, buffer_bytes: float,
+                        options: ModelOptions) -> float:
+    """Leakage per cycle of a chunk's ``n_pe`` PEs and ``buffer_bytes`` of buffer (0 when switched off)."""
+    if not options.static_energy:
+        return 0.0
+    return n_pe * accel.pe_static_pj_per_cycle(chunk) + accel.sram_static_pj_per_cycle(buffer_bytes)
 
 
 def executed_op_counts(spec: LayerSpec, chunk: Chunk) -> dict:
@@ -233,8 +275,10 @@ class LayerCost:
 
 
 def mapping_problems(shape: LayerShape, accel: Accelerator, mapping: Mapping, n_pe: int, buffer_bytes: float,
-                     bits: int) -> list[str]:
+                     bits: int, options: ModelOptions | None = None, pbits: int | None = None) -> list[str]:
     """Why ``mapping`` is not valid for the layer (an empty list when it is)."""
+    options = as_options(options)
+    pbits = bits if pbits is None else pbits
     problems = []
     df = DATAFLOWS.get(mapping.dataflow)
     if df is None:
@@ -264,7 +308,13 @@ def mapping_problems(shape: LayerShape, accel: Accelerator, mapping: Mapping, n_
         if size > cap:
             problems.append(f"RF {name} tile of {size} entries exceeds {cap}")
     pes = math.prod(sp.get(d, 1) for d in DIMS)
-    if pes > n_pe:
+    if options.pe_array == "rows_cols":
+        rows, cols = array_shape(sp, df)
+        if rows > accel.pe_array_rows:
+            problems.append(f"unrolls {rows} along the array's rows, more than its {accel.pe_array_rows} rows")
+        elif accel.pe_array_rows * cols > n_pe:
+            problems.append(f"spans {cols} columns of {accel.pe_array_rows} PEs, more than the {n_pe} PEs available")
+    elif pes > n_pe:
         problems.append(f"uses {pes} PEs, more than the {n_pe} available")
     if mapping.split_dim is not None:
         d, g = mapping.split_dim, mapping.split_extent
@@ -274,26 +324,35 @@ def mapping_problems(shape: LayerShape, accel: Accelerator, mapping: Mapping, n_
         elif not (ta <= g < shape.dim(d) and g % ta == 0):
             problems.append(f"split_extent={g} must be a multiple of the array tile {ta} below {shape.dim(d)}")
     g = mapping.split_extent if mapping.split_dim else 0
-    need = shape.footprint_elems(mapping.split_dim, g) * bits / 8
+    need = shape.footprint_bytes(mapping.split_dim, g, bits, pbits)
     if need > buffer_bytes:
         problems.append(f"needs {need:g} buffer bytes, more than the {buffer_bytes:g} available")
     return problems
 
 
 def evaluate_mapping(spec: LayerSpec, accel: Accelerator, chunk: Chunk, mapping: Mapping, n_pe: int,
-                     buffer_bytes: float | None = None, check: bool = True) -> LayerCost:
-    """Costs of ``spec`` on ``chunk`` under ``mapping`` (the formulas of the module docstring)."""
+                     buffer_bytes: float | None = None, check: bool = True, options: ModelOptions | None = None,
+                     input_from_dram: bool = True, output_to_dram: bool = True) -> LayerCost:
+    """Costs of ``spec`` on ``chunk`` under ``mapping`` (the formulas of the module docstring).
+
+    ``input_from_dram`` / ``output_to_dram`` False: the input is already in the buffer / the output
+    stays there for the next layer (inter-layer reuse; only for a mapping with no DRAM-level cut).
+    """
+    options = as_options(options)
     shape = LayerShape.from_spec(spec)
     if shape.op == "eltwise":
         raise ValueError("evaluate_mapping: eltwise layers have no mapping; use eltwise_cost")
     bits = chunk.bits
+    pbits = psum_bits(accel, chunk, options)
     if buffer_bytes is None:
         buffer_bytes = accel.gb_bytes
     rf = {d: mapping.rf.get(d, 1) for d in DIMS}
     sp = {d: mapping.spatial.get(d, 1) for d in DIMS}
     mapping = Mapping(mapping.dataflow, rf, sp, mapping.split_dim, mapping.split_extent)
+    if mapping.split_dim is not None and not (input_from_dram and output_to_dram):
+        raise ValueError("evaluate_mapping: inter-layer reuse needs a mapping without a DRAM-level cut")
     if check:
-        problems = mapping_problems(shape, accel, mapping, n_pe, buffer_bytes, bits)
+        problems = mapping_problems(shape, accel, mapping, n_pe, buffer_bytes, bits, options, pbits)
         if problems:
             raise ValueError(f"mapping is not valid for layer {spec.name!r}: " + "; ".join(problems))
     df = DATAFLOWS[mapping.dataflow]
@@ -313,55 +372,85 @@ def evaluate_mapping(spec: LayerSpec, accel: Accelerator, chunk: Chunk, mapping:
 
     fills = {"W": pes * w_r * refetch["W"], "I": pes * i_r * refetch["I"]}
     drains_o = pes * o_r * refetch["O"]
-    dram_r = {"W": shape.K * shape.C * shape.D * shape.R * shape.S, "I": shape.dram_input_elems(split, m)}
-    dram_w = shape.K * shape.D * shape.P * shape.Q
+    dram_r = {"W": shape.K * shape.C * shape.D * shape.R * shape.S,
+              "I": shape.dram_input_elems(split, m) if input_from_dram else 0}
+    dram_w = shape.K * shape.D * shape.P * shape.Q if output_to_dram else 0
     c = shape.copies
+    macs = shape.macs * c
     acc = {
-        "rf": {"mac": RF_ACCESSES_PER_MAC * shape.macs * c, "W": fills["W"] * c, "I": fills["I"] * c,
+        "rf": {"mac": RF_ACCESSES_PER_MAC * macs, "W": fills["W"] * c, "I": fills["I"] * c,
                "O": (drains_o + reload_o) * c},
         "noc": {"W": fills["W"] * c, "I": fills["I"] * c, "O": (drains_o + reload_o) * c},
         "gb": {"W": (w_a * refetch["W"] + dram_r["W"]) * c, "I": (i_a * refetch["I"] + dram_r["I"]) * c,
                "O": (o_a * refetch["O"] + reload_o + dram_w) * c},
         "dram": {"W": dram_r["W"] * c, "I": dram_r["I"] * c, "O": dram_w * c},
     }
-    totals = {lvl: sum(v.values()) for lvl, v in acc.items()}
+    # bits moved per level: O at the psum width except the GB reads of final outputs for DRAM
+    gb_o_psum = (o_a * refetch["O"] + reload_o) * c
+    level_bits = {
+        "rf": (acc["rf"]["W"] + acc["rf"]["I"] + macs * RF_ACCESSES_PER_MAC // 2) * bits
+              + (acc["rf"]["O"] + macs * RF_ACCESSES_PER_MAC // 2) * pbits,
+        "noc": (acc["noc"]["W"] + acc["noc"]["I"]) * bits + acc["noc"]["O"] * pbits,
+        "gb": (acc["gb"]["W"] + acc["gb"]["I"] + dram_w * c) * bits + gb_o_psum * pbits,
+        "dram": sum(acc["dram"].values()) * bits,
+    }
     energy = {"compute": compute_energy_pj(spec, accel, chunk) / spec.N}
     for part, level in (("rf", "register_file"), ("noc", "noc"), ("gb", "global_buffer"), ("dram", "dram")):
-        energy[part] = totals[part] * accel.access_energy(level, bits)
+        energy[part] = level_bits[part] * accel.access_energy(level, 16) / 16
     compute_cycles = steps * math.prod(rf.values()) * c
-    cycles = {"compute": compute_cycles, "gb": totals["gb"] * bits / accel.gb_port_bits_per_cycle,
-              "dram": totals["dram"] * bits / accel.dram_bits_per_cycle}
+    cycles = {"compute": compute_cycles, "gb": level_bits["gb"] / accel.gb_port_bits_per_cycle}
+    if options.dram_bandwidth_limit:
+        cycles["dram"] = level_bits["dram"] / accel.dram_bits_per_cycle
+    if options.noc_bandwidth == "limited":
+        cycles["noc"] = sum(acc["noc"].values()) / pes / accel.noc_words_per_pe_per_cycle
     cycles["total"] = max(cycles.values())
-    footprint = shape.footprint_elems(split, g if split else 0) * bits / 8
+    footprint = shape.footprint_bytes(split, g if split else 0, bits, pbits)
+    energy["static"] = cycles["total"] * static_pj_per_cycle(accel, chunk, n_pe, buffer_bytes, options)
     return LayerCost(
         name=spec.name, op=spec.op, chunk=chunk.name, dataflow=df.name, mapping=mapping.to_dict(),
-        macs=shape.macs * c, accesses=acc, energy_pj=energy, cycles=cycles, pes_used=pes,
-        pe_utilisation=shape.macs * c / (compute_cycles * pes), buffer_bytes=footprint,
-        dram_bits=totals["dram"] * bits,
-        extra={"steps": steps, "refetch": refetch, "buffer_tiles": m, "gamma": gamma})
+        macs=macs, accesses=acc, energy_pj=energy, cycles=cycles, pes_used=pes,
+        pe_utilisation=macs / (compute_cycles * pes), buffer_bytes=footprint,
+        dram_bits=level_bits["dram"],
+        extra={"steps": steps, "refetch": refetch, "buffer_tiles": m, "gamma": gamma, "psum_bits": pbits})
 
 
-def eltwise_cost(spec: LayerSpec, accel: Accelerator, chunk: Chunk, n_pe: int) -> LayerCost:
+def eltwise_cost(spec: LayerSpec, accel: Accelerator, chunk: Chunk, n_pe: int, options: ModelOptions | None = None,
+                 buffer_bytes: float | None = None, input_from_dram: bool = True,
+                 output_to_dram: bool = True) -> LayerCost:
     """A residual add of ``E = K * P * Q`` elements per image, streamed through the hierarchy.
 
     DRAM: read both operands, write the sum (3E).  GB: the same 3E on the DRAM side plus 2E reads
     to and E writes from the PEs (6E).  NoC: 3E.  RF: 2E operand fills, 2E operand reads, E result
-    write, E drain (6E).  Compute: E additions, ``ceil(E / n_pe)`` cycles.
+    write, E drain (6E).  Compute: E additions, ``ceil(E / n_pe)`` cycles.  Inter-layer reuse:
+    ``input_from_dram=False`` keeps one operand (the block's output) on chip, ``output_to_dram=False``
+    keeps the sum there (E fewer DRAM and DRAM-side GB accesses each).  All at the data width.
     """
+    options = as_options(options)
     if n_pe < 1:
         raise ValueError(f"n_pe={n_pe} must be >= 1")
+    buffer_bytes = accel.gb_bytes if buffer_bytes is None else buffer_bytes
     e = spec.K * spec.P * spec.Q
     bits = chunk.bits
-    acc = {"rf": {"O": 6 * e}, "noc": {"O": 3 * e}, "gb": {"O": 6 * e}, "dram": {"I": 2 * e, "O": e}}
+    dram_in = 2 * e - (0 if input_from_dram else e)
+    dram_out = e if output_to_dram else 0
+    dram = dram_in + dram_out
+    acc = {"rf": {"O": 6 * e}, "noc": {"O": 3 * e}, "gb": {"O": 3 * e + dram}, "dram": {"I": dram_in, "O": dram_out}}
     energy = {"compute": compute_energy_pj(spec, accel, chunk) / spec.N,
               "rf": 6 * e * accel.access_energy("register_file", bits),
               "noc": 3 * e * accel.access_energy("noc", bits),
-              "gb": 6 * e * accel.access_energy("global_buffer", bits),
-              "dram": 3 * e * accel.access_energy("dram", bits)}
-    cycles = {"compute": math.ceil(e / n_pe), "gb": 6 * e * bits / accel.gb_port_bits_per_cycle,
-              "dram": 3 * e * bits / accel.dram_bits_per_cycle}
+              "gb": (3 * e + dram) * accel.access_energy("global_buffer", bits),
+              "dram": dram * accel.access_energy("dram", bits)}
+    lanes = n_pe
+    if options.pe_array == "rows_cols":
+        lanes = accel.pe_array_rows * max(1, n_pe // accel.pe_array_rows)
+    pes = min(lanes, e)
+    cycles = {"compute": math.ceil(e / lanes), "gb": (3 * e + dram) * bits / accel.gb_port_bits_per_cycle}
+    if options.dram_bandwidth_limit:
+        cycles["dram"] = dram * bits / accel.dram_bits_per_cycle
+    if options.noc_bandwidth == "limited":
+        cycles["noc"] = 3 * e / pes / accel.noc_words_per_pe_per_cycle
     cycles["total"] = max(cycles.values())
-    pes = min(n_pe, e)
+    energy["static"] = cycles["total"] * static_pj_per_cycle(accel, chunk, n_pe, buffer_bytes, options)
     return LayerCost(name=spec.name, op="eltwise", chunk=chunk.name, dataflow=None, mapping=None, macs=e,
                      accesses=acc, energy_pj=energy, cycles=cycles, pes_used=pes,
-                     pe_utilisation=e / (cycles["compute"] * pes), buffer_bytes=0.0, dram_bits=3 * e * bits)
+                     pe_utilisation=e / (cycles["compute"] * pes), buffer_bytes=0.0, dram_bits=dram * bits)

@@ -30,7 +30,8 @@ from ..layerspec import LayerSpec
 from .accelerator import Accelerator, Chunk
 from .costmodel import (DATAFLOW_NAMES, DATAFLOWS, DIMS, RF_ACCESSES_PER_MAC, SPLIT_DIMS, LayerCost,
                         LayerShape, Mapping, check_dataflow, compute_energy_pj, eltwise_cost,
-                        evaluate_mapping)
+                        evaluate_mapping, psum_bits, static_pj_per_cycle)
+from .options import ModelOptions, as_options
 
 OBJECTIVES = ("edp", "energy", "latency")
 _TIE = 1e-9  # relative weight of the tie-breaking secondary metric
@@ -57,25 +58,32 @@ def _grid(value_lists: list) -> list:
 
 @dataclass
 class Candidates:
-    """Every (RF tile, spatial unrolling) of one dataflow for one layer, sorted by PEs used."""
+    """Every (RF tile, spatial unrolling) of one dataflow for one layer, sorted by PEs needed."""
     rf: dict
     sp: dict
-    pes: np.ndarray
+    pes: np.ndarray           # PEs the chunk needs for it (rows x columns spanned with an array shape)
+    used: np.ndarray          # PEs that work (product of the spatial unrolling)
     compute: np.ndarray       # compute cycles of one group copy
     ta: dict                  # array tile per dim
     e_a: np.ndarray           # RF + NoC + GB (array side) energy, gamma-independent part, pJ
     e_b: np.ndarray           # ... part proportional to gamma
-    gb_a: np.ndarray          # GB accesses (array side), gamma-independent part
+    gb_a: np.ndarray          # GB bits (array side), gamma-independent part
     gb_b: np.ndarray          # ... part proportional to gamma
+    noc_a: np.ndarray         # NoC words, gamma-independent part
+    noc_b: np.ndarray         # ... part proportional to gamma
 
     def __len__(self) -> int:
         return len(self.pes)
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=256)
 def candidates(shape: LayerShape, dataflow: str, rf_caps: tuple, n_pe_max: int, bits: int,
-               mem_costs: tuple) -> Candidates | None:
-    """Enumerate and pre-cost the candidates (None when no RF tile fits the register files)."""
+               mem_costs: tuple, pbits: int | None = None, array_rows: int = 0) -> Candidates | None:
+    """Enumerate and pre-cost the candidates (None when no RF tile fits the register files).
+
+    ``array_rows`` > 0: the PEs form arrays of that many rows (switch ``pe_array="rows_cols"``).
+    """
+    pbits = bits if pbits is None else pbits
     df = DATAFLOWS[dataflow]
     cap_i, cap_w, cap_o = rf_caps
     size = {d: shape.dim(d) for d in DIMS}
@@ -120,14 +128,26 @@ def candidates(shape: LayerShape, dataflow: str, rf_caps: tuple, n_pe_max: int, 
         sp[d] = f[si]
     for d, v in fixed.items():
         sp[d] = np.full(len(ri), v, dtype=np.int64)
-    pes = np.ones(len(ri), dtype=np.int64)
+    used = np.ones(len(ri), dtype=np.int64)
     for d in DIMS:
-        pes = pes * sp[d]
+        used = used * sp[d]
+    if array_rows:
+        rows = np.ones(len(ri), dtype=np.int64)
+        for d in df.row_dims:
+            rows = rows * sp[d]
+        pes = array_rows * (used // rows)
+        fits = (rows <= array_rows) & (pes <= n_pe_max)
+        if not fits.any():
+            return None
+        rf = {d: v[fits] for d, v in rf.items()}
+        sp = {d: v[fits] for d, v in sp.items()}
+        used, pes = used[fits], pes[fits]
+    else:
+        pes = used
     order = np.argsort(pes, kind="stable")
     rf = {d: v[order] for d, v in rf.items()}
     sp = {d: v[order] for d, v in sp.items()}
-    pes = pes[order]
-    return _precost(shape, df, rf, sp, pes, bits, mem_costs)
+    return _precost(shape, df, rf, sp, pes[order], used[order], bits, pbits, mem_costs)
 
 
 def _tiles(shape: LayerShape, t: dict) -> tuple:
@@ -141,8 +161,11 @@ def _tiles(shape: LayerShape, t: dict) -> tuple:
     return w, i, o
 
 
-def _precost(shape, df, rf, sp, pes, bits, mem_costs) -> Candidates:
-    e_rf, e_noc, e_gb = (c * bits / 16.0 for c in mem_costs[1:])
+def _precost(shape, df, rf, sp, pes, used, bits, pbits, mem_costs) -> Candidates:
+    """Array-side access counts of every candidate (the formulas of evaluate_mapping, vectorised):
+    parts independent of gamma (``*_a``) and proportional to it (``*_b``)."""
+    e16 = dict(zip(("rf", "noc", "gb"), mem_costs[1:]))
+    per_bit = {lvl: c / 16.0 for lvl, c in e16.items()}
     ta = {d: rf[d] * sp[d] for d in DIMS}
     n = {d: -(-shape.dim(d) // ta[d]) for d in DIMS}
     steps = np.ones(len(pes), dtype=np.int64)
@@ -158,25 +181,28 @@ def _precost(shape, df, rf, sp, pes, bits, mem_costs) -> Candidates:
     distinct_o = n["K"] * n["D"] * n["P"] * n["Q"]
     r_tiles = dict(zip("WIO", _tiles(shape, rf)))
     a_tiles = dict(zip("WIO", _tiles(shape, ta)))
-    noc_a = np.zeros(len(pes)); noc_b = np.zeros(len(pes))
-    gb_a = np.zeros(len(pes)); gb_b = np.zeros(len(pes))
+    z = lambda: np.zeros(len(pes))  # noqa: E731
+    e_a, e_b, gb_a, gb_b, noc_a, noc_b = z(), z(), z(), z(), z(), z()
     for t in "WIO":
-        noc_coef = (pes * r_tiles[t]).astype(float)
+        b = pbits if t == "O" else bits
+        noc_coef = (used * r_tiles[t]).astype(float)   # NoC words = RF fills (or drains)
         gb_coef = a_tiles[t].astype(float)
         if t == "O":                 # psum reloads: one NoC transfer and one extra GB access each
             noc_coef = noc_coef + a_tiles["O"]
             gb_coef = 2.0 * gb_coef
+        e_coef = noc_coef * b * (per_bit["rf"] + per_bit["noc"]) + gb_coef * b * per_bit["gb"]
         if t == df.stationary:
-            noc_b += noc_coef * base; gb_b += gb_coef * base
+            e_b += e_coef * base; gb_b += gb_coef * b * base; noc_b += noc_coef * base
         else:
-            noc_a += noc_coef * steps; gb_a += gb_coef * steps
-    noc_a -= a_tiles["O"] * distinct_o
-    gb_a -= a_tiles["O"] * distinct_o
-    rf_a = noc_a + RF_ACCESSES_PER_MAC * shape.macs
-    e_a = rf_a * e_rf + noc_a * e_noc + gb_a * e_gb
-    e_b = noc_b * e_rf + noc_b * e_noc + gb_b * e_gb
-    return Candidates(rf=rf, sp=sp, pes=pes, compute=(steps * rf_macs).astype(float), ta=ta,
-                      e_a=e_a, e_b=e_b, gb_a=gb_a, gb_b=gb_b)
+            e_a += e_coef * steps; gb_a += gb_coef * b * steps; noc_a += noc_coef * steps
+    first_o = a_tiles["O"] * distinct_o             # the first write of each output tile is no reload
+    e_a -= first_o * pbits * (per_bit["rf"] + per_bit["noc"] + per_bit["gb"])
+    gb_a -= first_o * pbits
+    noc_a -= first_o
+    half = RF_ACCESSES_PER_MAC * shape.macs / 2     # operand reads at the data width, psum read + write
+    e_a += half * (bits + pbits) * per_bit["rf"]
+    return Candidates(rf=rf, sp=sp, pes=pes, used=used, compute=(steps * rf_macs).astype(float), ta=ta,
+                      e_a=e_a, e_b=e_b, gb_a=gb_a, gb_b=gb_b, noc_a=noc_a, noc_b=noc_b)
 
 
 # ---- costing the candidates under the DRAM-level cuts -------------------------------------------
@@ -187,64 +213,78 @@ class _Context:
     accel: Accelerator
     chunk: Chunk
     objective: str
+    options: ModelOptions
+    pbits: int
     e_ops: float            # compute energy of one group copy, pJ
     l_scale: float          # tie-break scales
     e_scale: float
 
     @classmethod
-    def make(cls, spec, accel, chunk, objective):
+    def make(cls, spec, accel, chunk, objective, options):
         shape = LayerShape.from_spec(spec)
         e_ops = compute_energy_pj(spec, accel, chunk) / spec.N / shape.copies
-        return cls(spec, shape, accel, chunk, objective, e_ops, max(1.0, shape.macs / accel.pe_budget),
-                   max(1e-9, e_ops))
+        return cls(spec, shape, accel, chunk, objective, options, psum_bits(accel, chunk, options), e_ops,
+                   max(1.0, shape.macs / accel.pe_budget), max(1e-9, e_ops))
 
     def objective_of(self, e, lat):
         """The objective; energy and latency break exact ties by the other metric (1e-9 relative)."""
-        if self.objective == "edp":
-            return e * lat
         with np.errstate(invalid="ignore"):
-            if self.objective == "energy":
+            if self.objective == "edp":
+                obj = e * lat
+            elif self.objective == "energy":
                 obj = e * (1.0 + _TIE * lat / (lat + self.l_scale))
             else:
                 obj = lat * (1.0 + _TIE * e / (e + self.e_scale))
         return np.where(np.isfinite(e) & np.isfinite(lat), obj, np.inf)
 
+    def fp_full(self) -> float:
+        return self.shape.footprint_bytes(None, 0, self.chunk.bits, self.pbits)
 
-def _options(ctx: _Context, cands: Candidates, df, caps_bytes: list):
+
+def _options(ctx: _Context, cands: Candidates, df, caps_bytes: list, io=(True, True)):
     """Yield (cap indices, split dim, extent array or None, E, L, DRAM bits) per DRAM-level cut.
 
-    E (pJ) and L (cycles) cover all group copies of one image and are ``inf`` where infeasible.
+    E (pJ, dynamic) and L (cycles) cover all group copies of one image and are ``inf`` where
+    infeasible.  ``io`` = (input from DRAM, output to DRAM); with either False (inter-layer reuse)
+    only the uncut mapping qualifies, and only where the whole working set fits.
     """
-    shape, accel, bits = ctx.shape, ctx.accel, ctx.chunk.bits
+    shape, accel, bits, opt = ctx.shape, ctx.accel, ctx.chunk.bits, ctx.options
     c = shape.copies
     e_gb, e_dram = (accel.access_energy(lvl, bits) for lvl in ("global_buffer", "dram"))
     w_full = shape.K * shape.C * shape.D * shape.R * shape.S
     o_full = shape.K * shape.D * shape.P * shape.Q
+    in_dram, out_dram = io
+    noc_rate = accel.noc_words_per_pe_per_cycle
 
     def cost(m, gamma, mask):
-        dram = w_full + shape.dram_input_elems(None, 1) + o_full
+        dram = w_full + (shape.dram_input_elems(None, 1) if in_dram else 0) + (o_full if out_dram else 0)
         if not np.isscalar(m):                       # P cut: halo rows at every border
             dram = dram + shape.C * shape.D * (m - 1) * max(0, shape.R - shape.stride) * shape.cols(shape.Q, shape.S)
         e = ctx.e_ops + cands.e_a + cands.e_b * gamma + dram * (e_gb + e_dram)
-        gb_cycles = (cands.gb_a + cands.gb_b * gamma + dram) * bits / accel.gb_port_bits_per_cycle
-        lat = np.maximum(np.maximum(cands.compute, gb_cycles), dram * bits / accel.dram_bits_per_cycle)
+        lat = np.maximum(cands.compute, (cands.gb_a + cands.gb_b * gamma + dram * bits) / accel.gb_port_bits_per_cycle)
+        if opt.dram_bandwidth_limit:
+            lat = np.maximum(lat, dram * bits / accel.dram_bits_per_cycle)
+        if opt.noc_bandwidth == "limited":
+            lat = np.maximum(lat, (cands.noc_a + cands.noc_b * gamma) / cands.used / noc_rate)
         e, lat = e * c, lat * c
         if mask is not None:
             e = np.where(mask, e, np.inf)
             lat = np.where(mask, lat, np.inf)
         return e, lat, np.broadcast_to(dram * bits * c, e.shape).astype(float)
 
-    fp_full = shape.footprint_elems(None, 0) * bits / 8
+    fp_full = ctx.fp_full()
     fit = [i for i, cap in enumerate(caps_bytes) if fp_full <= cap]
     if fit:
         e, lat, db = cost(1, 1, None)
         yield fit, None, None, e, lat, db
+    if not (in_dram and out_dram):
+        return
     for d in SPLIT_DIMS:
         size = shape.dim(d)
         if size < 2:
             continue
         g_all = np.arange(1, size)
-        fp = _footprint_curve(shape, d) * bits / 8
+        fp = _footprint_curve(shape, d, bits, ctx.pbits)
         by_gmax = {}
         for i, cap in enumerate(caps_bytes):
             if fp_full <= cap:
@@ -264,21 +304,26 @@ def _options(ctx: _Context, cands: Candidates, df, caps_bytes: list):
 
 
 @functools.lru_cache(maxsize=256)
-def _footprint_curve(shape: LayerShape, d: str) -> np.ndarray:
-    """Buffer footprint (elements) of a cut along ``d`` for every extent g = 1 .. Dim - 1
-    (LayerShape.footprint_elems over an array of g)."""
+def _footprint_curve(shape: LayerShape, d: str, bits: int, pbits: int) -> np.ndarray:
+    """Buffer footprint (bytes) of a cut along ``d`` for every extent g = 1 .. Dim - 1
+    (LayerShape.footprint_bytes over an array of g)."""
     t = {k: np.int64(shape.dim(k)) for k in DIMS}
     t[d] = np.arange(1, shape.dim(d), dtype=np.int64)
-    return sum(_tiles(shape, t))
+    w, i, o = _tiles(shape, t)
+    return ((w + i) * bits + o * pbits) / 8
 
 
 @dataclass
 class LayerTable:
-    """Best cost of one layer for every (buffer cap, PE count): arrays of shape (caps, n_pe_max + 1)."""
+    """Best cost of one layer for every (buffer cap, PE count): arrays of shape (caps, n_pe_max + 1).
+
+    ``energy`` is the dynamic energy (pJ / image); ``obj`` also charges the chunk's leakage over the
+    layer's latency when ``static_energy`` is on (so the choice of mapping sees it)."""
     obj: np.ndarray
     energy: np.ndarray
     latency: np.ndarray
     dram_bits: np.ndarray
+    fp_full_bytes: float = 0.0   # the whole working set (no DRAM-level cut), for inter-layer reuse
 
 
 _TABLES: dict = {}
@@ -295,51 +340,123 @@ def clear_cache() -> None:
 def _cands_for(ctx: _Context, dataflow: str, n_pe_max: int):
     a = ctx.accel
     mem = tuple(dict(a.memory_energy_pj_per_16bit)[k] for k in ("dram", "register_file", "noc", "global_buffer"))
+    rows = a.pe_array_rows if ctx.options.pe_array == "rows_cols" else 0
     return candidates(ctx.shape, dataflow, (a.rf_ifmap_entries, a.rf_weight_entries, a.rf_psum_entries),
-                      n_pe_max, ctx.chunk.bits, mem)
+                      n_pe_max, ctx.chunk.bits, mem, ctx.pbits, rows)
+
+
+def pe_counts(accel: Accelerator, n_pe_max: int, options: ModelOptions) -> np.ndarray:
+    """The PE counts a chunk can be given: every count, or whole columns with an array shape."""
+    if options.pe_array == "rows_cols":
+        return np.arange(accel.pe_array_rows, n_pe_max + 1, accel.pe_array_rows)
+    return np.arange(1, n_pe_max + 1)
 
 
 def layer_table(spec: LayerSpec, accel: Accelerator, chunk: Chunk, dataflow: str, objective: str,
-                caps_bytes: tuple, n_pe_max: int) -> LayerTable:
+                caps_bytes: tuple, n_pe_max: int, options: ModelOptions | None = None,
+                io: tuple = (True, True)) -> LayerTable:
     """The best mapping's objective, energy (pJ/image), latency (cycles/image) and DRAM bits for
-    every buffer cap in ``caps_bytes`` and every PE count 0..n_pe_max (cached)."""
-    key = (LayerShape.from_spec(spec), spec.op, accel, chunk, dataflow, objective, tuple(caps_bytes), n_pe_max)
+    every buffer cap in ``caps_bytes`` and every PE count 0..n_pe_max (cached).  PE counts a chunk
+    cannot have (not whole columns, with an array shape) and, with ``io`` other than (True, True),
+    caps the whole working set does not fit, stay ``inf``."""
+    options = as_options(options)
+    key = (LayerShape.from_spec(spec), spec.op, accel, chunk, dataflow, objective, tuple(caps_bytes), n_pe_max,
+           options, tuple(io))
     if key in _TABLES:
         return _TABLES[key]
     shape_caps = (len(caps_bytes), n_pe_max + 1)
     tab = LayerTable(*(np.full(shape_caps, np.inf) for _ in range(4)))
+    ctx = _Context.make(spec, accel, chunk, objective, options)
+    counts = pe_counts(accel, n_pe_max, options)
+    leak_pe = accel.pe_static_pj_per_cycle(chunk) if options.static_energy else 0.0
+    leak_buf = [static_pj_per_cycle(accel, chunk, 0, cap, options) for cap in caps_bytes]
     if spec.op == "eltwise":
-        ctx = _Context.make(spec, accel, chunk, objective)
-        for n in range(1, n_pe_max + 1):
-            cost = eltwise_cost(spec, accel, chunk, n)
+        # operands and sum in the buffer while the next layer may still use the sum
+        tab.fp_full_bytes = 3 * spec.K * spec.P * spec.Q * chunk.bits / 8
+        for n in counts:
+            cost = eltwise_cost(spec, accel, chunk, int(n), options.replace(static_energy=False), 0.0, *io)
             e, lat = cost.energy_total_pj, cost.latency_cycles
-            tab.obj[:, n] = ctx.objective_of(e, lat)
-            tab.energy[:, n], tab.latency[:, n], tab.dram_bits[:, n] = e, lat, cost.dram_bits
+            for i in range(len(caps_bytes)):
+                rate = n * leak_pe + leak_buf[i]
+                tab.obj[i, n] = ctx.objective_of(e + rate * lat, lat)
+                tab.energy[i, n], tab.latency[i, n], tab.dram_bits[i, n] = e, lat, cost.dram_bits
         _remember(key, tab)
         return tab
-    ctx = _Context.make(spec, accel, chunk, objective)
+    tab.fp_full_bytes = ctx.fp_full()
     cands = _cands_for(ctx, dataflow, n_pe_max)
     if cands is not None:
-        n_values = np.arange(n_pe_max + 1)
-        pos = np.searchsorted(cands.pes, n_values, side="right") - 1
-        idx = np.arange(len(cands))
-        for cap_idx, _d, _g, e, lat, db in _options(ctx, cands, DATAFLOWS[dataflow], list(caps_bytes)):
-            obj = ctx.objective_of(e, lat)
-            runmin = np.minimum.accumulate(obj)
-            prev = np.concatenate(([np.inf], runmin[:-1]))
-            arg = np.maximum.accumulate(np.where(obj < prev, idx, -1))
-            best = np.where(pos >= 0, arg[np.maximum(pos, 0)], -1)
-            have = best >= 0
-            b = np.maximum(best, 0)
-            row_obj = np.where(have, obj[b], np.inf)
-            for i in cap_idx:
-                better = row_obj < tab.obj[i]
-                tab.obj[i] = np.where(better, row_obj, tab.obj[i])
-                tab.energy[i] = np.where(better, e[b], tab.energy[i])
-                tab.latency[i] = np.where(better, lat[b], tab.latency[i])
-                tab.dram_bits[i] = np.where(better, db[b], tab.dram_bits[i])
+        pos = np.searchsorted(cands.pes, counts, side="right") - 1
+        for cap_idx, _d, _g, e, lat, db in _options(ctx, cands, DATAFLOWS[dataflow], list(caps_bytes), io):
+            if options.static_energy:
+                union = _front_union(e, lat, pos)
+                rows = {i: _best_per_count(ctx, e, lat, pos, counts * leak_pe + leak_buf[i], union) for i in cap_idx}
+            else:
+                shared = _best_per_count(ctx, e, lat, pos, None)
+                rows = {i: shared for i in cap_idx}
+            for i, (b, row_obj) in rows.items():
+                have = b >= 0
+                bb = np.maximum(b, 0)
+                better = np.zeros(n_pe_max + 1, dtype=bool)
+                better[counts] = have & (row_obj < tab.obj[i, counts])
+                sel = better[counts]
+                tab.obj[i, counts[sel]] = row_obj[sel]
+                tab.energy[i, counts[sel]] = e[bb[sel]]
+                tab.latency[i, counts[sel]] = lat[bb[sel]]
+                tab.dram_bits[i, counts[sel]] = db[bb[sel]]
     _remember(key, tab)
     return tab
+
+
+def _best_per_count(ctx: _Context, e, lat, pos, static_rate, union=None):
+    """Per PE count (``pos``: index of the last candidate that fits it), the best candidate index and
+    its objective.  ``static_rate`` (pJ per cycle, one per count) charges leakage over the latency."""
+    if static_rate is None:
+        obj = ctx.objective_of(e, lat)
+        idx = np.arange(len(obj))
+        runmin = np.minimum.accumulate(obj)
+        prev = np.concatenate(([np.inf], runmin[:-1]))
+        arg = np.maximum.accumulate(np.where(obj < prev, idx, -1))
+        best = np.where(pos >= 0, arg[np.maximum(pos, 0)], -1)
+        return best, np.where(best >= 0, obj[np.maximum(best, 0)], np.inf)
+    union = _front_union(e, lat, pos) if union is None else union
+    if not len(union):
+        return np.full(len(pos), -1), np.full(len(pos), np.inf)
+    rate = np.asarray(static_rate, dtype=float)[:, None]
+    with np.errstate(invalid="ignore"):
+        obj = ctx.objective_of(e[union][None, :] + rate * lat[union][None, :], lat[union][None, :])
+    obj = np.where(union[None, :] <= pos[:, None], obj, np.inf)
+    k = np.argmin(obj, axis=1)
+    kobj = obj[np.arange(len(pos)), k]
+    ok = np.isfinite(kobj)
+    return np.where(ok, union[k], -1), np.where(ok, kobj, np.inf)
+
+
+def _front_union(e, lat, pos) -> np.ndarray:
+    """Every candidate on the (energy, latency) Pareto front of the candidates that fit some PE count
+    (indices up to ``pos``).  Every objective grows with energy and with latency, leakage included,
+    so a count's best candidate is on its front, hence among these with index <= its ``pos``.  The
+    counts ascend: each front is the last one plus the newly fitting candidates, pruned again."""
+    front, done, union = np.zeros(0, dtype=np.int64), -1, []
+    for p in np.unique(pos[pos >= 0]):
+        new = np.arange(done + 1, p + 1)
+        front = _pareto(np.concatenate([front, new[np.isfinite(e[new]) & np.isfinite(lat[new])]]), e, lat)
+        union.append(front)
+        done = p
+    return np.unique(np.concatenate(union)) if union else np.zeros(0, dtype=np.int64)
+
+
+def _pareto(idx: np.ndarray, e: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Drop the candidates of ``idx`` that another one matches or beats in both energy and latency
+    (sorted by energy; one whose latency is not below every cheaper one's is dominated)."""
+    if len(idx) < 2:
+        return idx
+    order = idx[np.argsort(e[idx])]
+    lats = lat[order]
+    run = np.minimum.accumulate(lats)
+    keep = np.empty(len(order), dtype=bool)
+    keep[0] = True
+    keep[1:] = lats[1:] < run[:-1]
+    return order[keep]
 
 
 def _remember(key, tab: LayerTable) -> None:
@@ -349,12 +466,14 @@ def _remember(key, tab: LayerTable) -> None:
 
 
 def best_mapping(spec: LayerSpec, accel: Accelerator, chunk: Chunk, dataflow: str = "auto",
-                 objective: str = "edp", n_pe: int | None = None, buffer_bytes: float | None = None) -> LayerCost:
+                 objective: str = "edp", n_pe: int | None = None, buffer_bytes: float | None = None,
+                 options: ModelOptions | None = None, io: tuple = (True, True)) -> LayerCost:
     """The best mapping of ``spec`` on ``chunk`` with ``n_pe`` PEs and ``buffer_bytes`` of buffer.
 
     Returns the :class:`LayerCost` of the chosen mapping, re-costed with the reference formulas of
     :func:`nasa_lib.hw.costmodel.evaluate_mapping`.  Raises ``ValueError`` when nothing fits.
     """
+    options = as_options(options)
     check_objective(objective)
     check_dataflow(dataflow)
     n_pe = accel.pe_budget if n_pe is None else int(n_pe)
@@ -362,15 +481,16 @@ def best_mapping(spec: LayerSpec, accel: Accelerator, chunk: Chunk, dataflow: st
     if n_pe < 1:
         raise ValueError(f"n_pe={n_pe} must be >= 1")
     if spec.op == "eltwise":
-        return eltwise_cost(spec, accel, chunk, n_pe)
-    ctx = _Context.make(spec, accel, chunk, objective)
+        return eltwise_cost(spec, accel, chunk, n_pe, options, buffer_bytes, *io)
+    ctx = _Context.make(spec, accel, chunk, objective, options)
+    rate = static_pj_per_cycle(accel, chunk, n_pe, buffer_bytes, options)
     best = (np.inf, None)
     for name in (DATAFLOW_NAMES if dataflow == "auto" else (dataflow,)):
         cands = _cands_for(ctx, name, n_pe)
         if cands is None:
             continue
-        for _i, d, g, e, lat, _db in _options(ctx, cands, DATAFLOWS[name], [buffer_bytes]):
-            obj = ctx.objective_of(e, lat)
+        for _i, d, g, e, lat, _db in _options(ctx, cands, DATAFLOWS[name], [buffer_bytes], io):
+            obj = ctx.objective_of(e + rate * lat if rate else e, lat)
             j = int(np.argmin(obj))
             if obj[j] < best[0]:
                 mapping = Mapping(name, {k: int(v[j]) for k, v in cands.rf.items()},
@@ -379,7 +499,8 @@ def best_mapping(spec: LayerSpec, accel: Accelerator, chunk: Chunk, dataflow: st
     if best[1] is None:
         raise ValueError(f"layer {spec.name!r} has no valid mapping on chunk {chunk.name!r} with {n_pe} PEs and "
                          f"{buffer_bytes:g} buffer bytes (dataflow={dataflow})")
-    return evaluate_mapping(spec, accel, chunk, best[1], n_pe, buffer_bytes)
+    return evaluate_mapping(spec, accel, chunk, best[1], n_pe, buffer_bytes, options=options,
+                            input_from_dram=io[0], output_to_dram=io[1])
 
 
 def chunk_for(spec: LayerSpec, accel: Accelerator, previous: str | None = None) -> Chunk:
@@ -397,7 +518,8 @@ def chunk_for(spec: LayerSpec, accel: Accelerator, previous: str | None = None) 
 
 
 def map_layer(spec: LayerSpec, accelerator, chunk: str | None = None, n_pe: int | None = None,
-              buffer_kb: float | None = None, dataflow: str = "auto", objective: str = "edp") -> LayerCost:
+              buffer_kb: float | None = None, dataflow: str = "auto", objective: str = "edp",
+              options: ModelOptions | None = None) -> LayerCost:
     """Map one layer: the best dataflow and tiling on its chunk (or ``chunk``) with ``n_pe`` PEs
     (default: the whole PE budget) and ``buffer_kb`` KB of global buffer (default: all of it)."""
     from .accelerator import load_accelerator
@@ -407,4 +529,4 @@ def map_layer(spec: LayerSpec, accelerator, chunk: str | None = None, n_pe: int 
         raise ValueError(f"chunk={ch.name!r} does not run op {spec.op!r} (layer {spec.name!r}); it runs "
                          f"{', '.join(ch.runs)}")
     buffer_bytes = None if buffer_kb is None else float(buffer_kb) * 1024
-    return best_mapping(spec, accel, ch, dataflow, objective, n_pe, buffer_bytes)
+    return best_mapping(spec, accel, ch, dataflow, objective, n_pe, buffer_bytes, options)

@@ -133,7 +133,8 @@ def conv_layer_specs(kind: str, name: str, in_channels: int, out_channels: int, 
                                    adder_groups, p, q, batch))
     bits = HW_BITS[kind]
     return [LayerSpec(name=name, op=kind, N=batch, K=out_channels, C=in_channels, P=p, Q=q, R=kernel,
-                      S=kernel, stride=stride, padding=pad, groups=groups, bits_w=bits, bits_a=bits)]
+                      S=kernel, stride=stride, padding=pad, groups=groups, bits_w=bits, bits_a=bits,
+                      H_in=height, W_in=width)]
 
 
 def mbconv_layer_specs(kind, in_channels, out_channels, kernel, expansion, stride, groups, height,

@@ -11,6 +11,8 @@ Public API::
                  random) -> PipelineOutputs       # every seed's files, per run and seed
     load_reference(path=None) -> Reference          # paper_reference.yaml, the papers' cited values
     evaluate_claims(outputs, reference, rules) -> list[ClaimResult]       # ours + verdict per claim
+    judge_hw_claim(outputs, claim_id, rules, setting="realistic", scale="embedded") -> HwJudgement
+    hw_sensitivity(outputs, rules) -> (scale, settings, {claim: {setting: HwJudgement}})
     sanity_checks(outputs, spread_multiple) -> list[SanityCheck]          # cost-weight sweep, searched vs random
     compare(a, b, spread_multiple) -> Comparison    # the one comparison of every verdict (stats.py)
     VerdictRules(accuracy_tolerance_pp, min_over_chance_pp, min_reduction_percent,
@@ -26,7 +28,8 @@ from importlib import import_module
 # imports that module alone, so its stage does not depend on the rest of the report code
 _EXPORTS = {"FIGURES": "build", "build_report": "build",
             **{name: "claims" for name in ("IN_TIMING", "NOT_COMPARABLE", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED",
-                                           "VERDICTS", "ClaimResult", "VerdictRules", "evaluate_claims", "resolve")},
+                                           "VERDICTS", "ClaimResult", "VerdictRules", "evaluate_claims", "resolve",
+                                           "HW_CLAIMS", "HwJudgement", "judge_hw_claim", "hw_sensitivity")},
             **{name: "inputs" for name in ("PipelineOutputs", "load_outputs", "load_timing")},
             "load_reference": "reference", "sanity_checks": "sanity", "SanityCheck": "sanity",
             "compare": "stats", "Comparison": "stats"}

@@ -18,6 +18,13 @@ two means goes through one comparison, :func:`.stats.compare`: it counts only wh
 - ``not run in this profile``: the stages the claim needs did not run;
 - ``judged in TIMING.md``: a claim about wall time, whose numbers differ from run to run and so are
   kept out of REPORT.md (which regenerates byte for byte); TIMING.md gives them and the verdict.
+
+The hardware claims (:data:`HW_CLAIMS`) compare the auto-mapper's EDP with an ablation on the same
+networks (paired), in one setting of the cost model's switches at one scale
+(:func:`judge_hw_claim`): the claims table judges the realistic setting on the embedded networks
+(its verdict) and on the paper-size ones (beside it, in ``ClaimResult.scales``); the sensitivity
+table (:func:`hw_sensitivity`) every setting at one scale.  The auto-mapper is judged against
+every fixed dataflow the rows hold and holds only when it holds against each.
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from ..opkinds import op_kind
 from ..ops.registry import get_op
 from . import stats
-from .inputs import PipelineOutputs, Source
+from .inputs import EMBEDDED, NASAF, PAPER, REALISTIC, PipelineOutputs, Source
 from .reference import Reference
 
 REPRODUCED = "reproduced"
@@ -80,13 +87,13 @@ def resolve(doc, path):
 
 
 FORMULAS = ("reduction_percent", "difference", "ratio", "geomean_reduction_percent", "mean", "std",
-            "se_difference")
+            "se_difference", "min")
 
 
 def apply_formula(formula: str, values: list[float], params: dict | None = None) -> float:
     """``reduction_percent(new, old)`` = 100 (1 - new/old); ``difference(a, b)`` = a - b;
     ``ratio(a, b)`` = a / b; ``geomean_reduction_percent(new1, old1, new2, old2, ...)`` =
-    100 (1 - geometric mean of new_i / old_i); ``mean(x1..xn)``; ``std(x1..xn)``: the sample
+    100 (1 - geometric mean of new_i / old_i); ``mean(x1..xn)``; ``min(x1..xn)``; ``std(x1..xn)``: the sample
     standard deviation (n - 1); ``se_difference(a1..ak, b1..bm)`` with ``params = {"n_a": k}``:
     sqrt(s_a^2/k + s_b^2/m), the standard error of mean(a) - mean(b)."""
     if formula == "reduction_percent":
@@ -100,6 +107,8 @@ def apply_formula(formula: str, values: list[float], params: dict | None = None)
         return 100.0 * (1.0 - math.exp(sum(logs) / len(logs)))
     if formula == "mean":
         return stats.mean(values)
+    if formula == "min":
+        return min(values)
     if formula == "std":
         sd = stats.sample_std(values)
         if sd is None:
@@ -143,6 +152,9 @@ class ClaimResult:
     verdict: str
     reason: str
     items: list = field(default_factory=list)
+    # a hardware claim, judged at every scale of the hardware rows: scale -> {setting, verdict, reason}
+    # (``verdict`` and ``reason`` above are the embedded networks')
+    scales: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,6 +182,7 @@ class _Builder:
 
     def __init__(self):
         self.items: list[Item] = []
+        self.scales: dict = {}
 
     def read(self, group: str, label: str, src: Source, path: list, unit: str = "", scale: float = 1.0,
              shown: bool = True) -> int:
@@ -227,8 +240,12 @@ def has_mult_free(arch) -> bool:
     return any(op_kind(kind).mult_free for kind in op_kinds(arch))
 
 
-def _row_path(network: str, seed, mode: str, key: str) -> list:
-    return ["rows", {"network": network, "seed": seed, "mode": mode}, key]
+ROW_KEYS = ("network", "seed", "scale", "setting", "mode")     # what identifies a hardware row
+
+
+def _row_path(row: dict, key: str) -> list:
+    """The JSON path of ``key`` in one hardware row, the row selected by its identifying fields."""
+    return ["rows", {k: row[k] for k in ROW_KEYS if k in row}, key]
 
 
 def _mapped_every_seed(out: PipelineOutputs, network: str, *modes) -> bool:
@@ -241,7 +258,8 @@ def _archs(out: PipelineOutputs, network: str) -> list:
 
 def _hw_stat(b: _Builder, out: PipelineOutputs, group: str, label: str, network: str, mode: str, key: str,
              unit: str) -> Stat:
-    reads = [(f"seed {k}", out.hw, _row_path(network, k, mode, key)) for k in out.per_seed("retrain", network)]
+    reads = [(f"seed {k}", out.hw, _row_path(out.hw_row(network, k, mode), key))
+             for k in out.per_seed("retrain", network)]
     return b.stat(group, label, reads, unit)
 
 
@@ -406,87 +424,294 @@ def _combine(outcomes):
     return verdict, "; ".join(r for _, r in outcomes)
 
 
+# ---- the hardware claims: the auto-mapper's EDP against an ablation, at a scale and a setting --------
+SCALE_NAMES = {EMBEDDED: "embedded networks", PAPER: "paper-size networks"}
+SCALE_PREFIX = {EMBEDDED: "embedded", PAPER: "paper-size"}
+MULT_FREE_CHUNKS = ("shift", "adder")     # chunks of the chunk-based accelerator that run no multiplication
+
+
+def scale_name(scale: str) -> str:
+    """'embedded networks' (the profile's trained networks), 'paper-size networks' (the papers' CIFAR layout)."""
+    return SCALE_NAMES.get(scale, f"{scale} networks")
+
+
+def setting_name(setting: str) -> str:
+    """'realistic setting', 'NASA-F-compatible setting', 'realistic setting, static_energy flipped'."""
+    if setting == REALISTIC:
+        return "realistic setting"
+    if setting == NASAF:
+        return "NASA-F-compatible setting"
+    if setting.startswith("flip:"):
+        return f"realistic setting, {setting[len('flip:'):]} flipped"
+    return f"setting {setting}"
+
+
+def fixed_modes(out: PipelineOutputs) -> list[str]:
+    """The fixed-dataflow ablations the hardware rows hold (``fixed_RS``, ``fixed_IS``, ...)."""
+    return [m for m in out.hw_modes() if m.startswith("fixed_")]
+
+
+def fixed_name(mode: str) -> str:
+    """'fixed RS' for ``fixed_RS``."""
+    return "fixed " + mode[len("fixed_"):] if mode.startswith("fixed_") else mode
+
+
+def row_has_mult_free(row: dict) -> bool:
+    """A mapped network has shift or adder layers: it counts shifts, or the chunk-based
+    accelerator gave PEs to its shift or adder chunk (a chunk without work gets none)."""
+    return (row.get("shift_ops") or 0) > 0 or any((row.get("pe_split") or {}).get(c, 0) > 0 for c in MULT_FREE_CHUNKS)
+
+
 def _networks(n: int) -> str:
     return f"{n} network" + ("s" if n != 1 else "")
 
 
-def _distinct_networks(out: PipelineOutputs, mode: str) -> dict[str, list]:
-    """Network -> the seeds of its distinct architectures with shift or adder layers, mapped both
-    with the auto-mapper and under ``mode`` (a baseline is the same network every seed: once)."""
+def _distinct_networks(out: PipelineOutputs, modes, setting: str = REALISTIC, scale: str = EMBEDDED) -> dict:
+    """Network -> the seeds of its distinct architectures with shift or adder layers, mapped with
+    the auto-mapper and under every one of ``modes`` in ``setting`` at ``scale`` (a network the same
+    every seed, such as a baseline: once).  A trained network's architectures are its retrain
+    files'; a network mapped at another scale (paper-size) is told by its rows, one per seed."""
+    modes = ("auto", *modes)
     found = {}
-    for n in sorted(out.retrain):
+    for n in dict.fromkeys(r["network"] for r in out.hw_rows("auto", setting=setting, scale=scale)):
+        if scale == EMBEDDED and n in out.retrain:
+            candidates = [(k, tuple(src.doc["arch"]), has_mult_free(src.doc["arch"]))
+                          for k, src in out.per_seed("retrain", n).items()]
+        else:
+            candidates = [(r.get("seed"), r.get("seed"), row_has_mult_free(r))
+                          for r in out.hw_rows("auto", n, setting=setting, scale=scale)]
         seen, seeds = set(), []
-        for k, src in out.per_seed("retrain", n).items():
-            arch = tuple(src.doc["arch"])
-            if arch in seen or not has_mult_free(arch):
+        for k, arch, mult_free in candidates:
+            if arch in seen or not mult_free:
                 continue
-            if out.hw_row(n, k, "auto") is None or out.hw_row(n, k, mode) is None:
+            if any(out.hw_row(n, k, m, setting=setting, scale=scale) is None for m in modes):
                 continue
             seen.add(arch)
             seeds.append(k)
         if seeds:
             found[n] = seeds
-    return found
+    return dict(sorted(found.items()))
 
 
-def _edp_ablation(out, rules, b: _Builder, mode: str, what: str):
-    """EDP with the auto-mapper against ``mode``, per distinct network (each seed's searched
-    network; a baseline once): the same network under two mappings, so the reductions are paired
-    and their spread is that of the per-network log reductions."""
-    if out.hw is None:
-        return NOT_RUN, "the hw_mapping stage did not run"
-    nets = _distinct_networks(out, mode)
-    if not nets:
-        return NOT_COMPARABLE, "no network with shift or adder layers was mapped"
+@dataclass
+class HwJudgement:
+    """One hardware claim judged on one setting's rows at one scale."""
+    claim: str
+    setting: str
+    scale: str
+    verdict: str
+    reason: str
+    reduction_percent: float | None = None    # the EDP reduction the verdict rests on (None: none computed)
+    against: str | None = None                # what it is against (the auto-mapper claim: the best fixed dataflow)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _read_edp(b: _Builder, out, group, label, network, seed, mode, setting, scale, shown) -> int:
+    row = out.hw_row(network, seed, mode, setting=setting, scale=scale)
+    return b.read(group, label, out.hw, _row_path(row, "edp_uj_ms"), "uJ x ms", shown=shown)
+
+
+def _edp_pairs(out, b: _Builder, nets: dict, mode: str, what: str, setting: str, scale: str, prefix: str,
+               shown: bool, auto_idx: dict | None = None):
+    """Per distinct network, the EDP with the auto-mapper and under ``mode`` (evidence items;
+    ``auto_idx``: the auto-mapper's items already read, (network, seed) -> index), each network's
+    reduction (shown when ``shown``), and the per-network log reductions 100 ln(old / new).
+    Returns (pairs: [new, old, new, old, ...] item indices, logs, auto_idx)."""
+    auto_idx = {} if auto_idx is None else auto_idx
     pairs, logs = [], []
     for n, seeds in nets.items():
-        tag = (lambda k: f"seed {k}") if len(seeds) > 1 else (lambda k: None)
+        group = f"{prefix}{n}"
         own = []
         for k in seeds:
-            suffix = f" ({tag(k)})" if tag(k) else ""
-            new = b.read(n, f"EDP with the auto-mapper{suffix}", out.hw, _row_path(n, k, "auto", "edp_uj_ms"),
-                         "uJ x ms", shown=len(seeds) == 1)
-            old = b.read(n, f"with {what}{suffix}", out.hw, _row_path(n, k, mode, "edp_uj_ms"), "uJ x ms",
-                         shown=len(seeds) == 1)
+            suffix = f" (seed {k})" if len(seeds) > 1 else ""
+            if (n, k) not in auto_idx:
+                auto_idx[(n, k)] = _read_edp(b, out, group, f"EDP with the auto-mapper{suffix}", n, k, "auto",
+                                             setting, scale, shown and len(seeds) == 1)
+            new = auto_idx[(n, k)]
+            old = _read_edp(b, out, group, f"with {what}{suffix}", n, k, mode, setting, scale,
+                            shown and len(seeds) == 1)
             own += [new, old]
             logs.append(100.0 * math.log(b.value(old) / b.value(new)))
-        if len(seeds) > 1:     # a searched run: its networks' mean EDPs, shown with their spread
+        if shown and len(seeds) > 1:     # a searched run: its networks' mean EDPs, shown with their spread
             for label, idx in (("EDP with the auto-mapper", own[0::2]), (f"with {what}", own[1::2])):
-                m = b.derive(n, label, "mean", idx, "uJ x ms")
-                b.items[m].n, b.items[m].sd = len(idx), b.derive(n, f"{label}, standard deviation", "std", idx,
+                m = b.derive(group, label, "mean", idx, "uJ x ms")
+                b.items[m].n, b.items[m].sd = len(idx), b.derive(group, f"{label}, standard deviation", "std", idx,
                                                                  "uJ x ms", shown=False)
-        b.derive(n, "reduction" if len(seeds) == 1 else f"geometric-mean reduction over {len(seeds)} seeds",
-                 "reduction_percent" if len(seeds) == 1 else "geomean_reduction_percent", own, "%")
+        b.derive(group, "reduction" if len(seeds) == 1 else f"geometric-mean reduction over {len(seeds)} seeds",
+                 "reduction_percent" if len(seeds) == 1 else "geomean_reduction_percent", own, "%", shown=shown)
         pairs += own
+    return pairs, logs, auto_idx
+
+
+def _reduction_verdict(rules: VerdictRules, red: float, logs: list, what: str, over: str | None):
+    """The verdict of one paired EDP comparison: ``red`` the geometric-mean reduction (%), ``logs``
+    the per-network 100 ln(EDP with ``what`` / with the auto-mapper), their spread the test.
+    Reproduced: a reduction of at least ``min_reduction_percent`` beyond the spread; not
+    reproduced: a smaller one beyond the spread, or one whose whole spread band lies below
+    ``min_reduction_percent``; not comparable: inside the spread."""
+    c = rules.compare(logs, 0.0)      # mean log reduction (x100) against none, its spread over the networks
+    if over is None:                  # a short text: the caller says what the numbers are
+        over, spread = (f"mean {c.diff:.3g}, SE {c.se:.3g}: {c.status}" if c.se is not None
+                        else "one network: spread unknown"), ""
+    else:
+        spread = "; " + (f"per network, 100 ln(EDP with {what} / with the auto-mapper): mean {c.diff:.3g}, SE "
+                         f"{c.se:.3g}, counts beyond {rules.spread_multiple:g} SE: {c.status}" if c.se is not None
+                         else "one network: spread unknown, judged by the reduction alone")
+    if c.status == stats.INSIDE:
+        top = 100.0 * (1.0 - math.exp(-(c.diff + c.threshold) / 100.0))    # the top of the spread band, in %
+        if top < rules.min_reduction_percent:
+            return NOT_REPRODUCED, (f"EDP {red:.3g} % lower ({over}{spread}; even the top of the spread band, "
+                                    f"{top:.3g} %, is below the {rules.min_reduction_percent:g} % needed)")
+        return NOT_COMPARABLE, (f"EDP {red:.3g} % lower ({over}{spread}), but the reductions vary across the networks "
+                                f"more than that: inside the spread")
+    if red >= rules.min_reduction_percent:
+        return REPRODUCED, f"EDP {red:.3g} % lower ({over}{spread})"
+    return NOT_REPRODUCED, f"EDP {red:.3g} % lower ({over}{spread}; needs >= {rules.min_reduction_percent:g} %)"
+
+
+def _over(count: int, scale: str = EMBEDDED) -> str:
+    if scale == EMBEDDED:
+        return f"geometric mean over {_networks(count)}: each seed's searched network and each baseline once"
+    return f"geometric mean over {count} {scale_name(scale) if count != 1 else scale_name(scale)[:-1]}"
+
+
+def _edp_ablation(out, rules, b: _Builder, mode: str, what: str, setting: str = REALISTIC, scale: str = EMBEDDED,
+                  prefix: str = "") -> tuple:
+    """EDP with the auto-mapper against ``mode``, per distinct network (each seed's searched
+    network; a baseline once): the same network under two mappings, so the reductions are paired
+    and their spread is that of the per-network log reductions.  Returns (verdict, reason,
+    reduction %)."""
+    if out.hw is None:
+        return NOT_RUN, "the hw_mapping stage did not run", None
+    nets = _distinct_networks(out, (mode,), setting, scale)
+    if not nets:
+        return NOT_COMPARABLE, f"no {scale_name(scale)[:-1]} with shift or adder layers was mapped", None
+    pairs, logs, _ = _edp_pairs(out, b, nets, mode, what, setting, scale, prefix, shown=True)
     count = len(logs)
-    red = b.value(b.derive(f"{_networks(count)} with shift or adder layers", "geometric-mean EDP reduction",
+    red = b.value(b.derive(f"{prefix}{_networks(count)} with shift or adder layers", "geometric-mean EDP reduction",
                            "geomean_reduction_percent", pairs, "%"))
-    over = f"geometric mean over {_networks(count)}: each seed's searched network and each baseline once"
     if all(b.value(n) == b.value(o) for n, o in zip(pairs[0::2], pairs[1::2])):
         return NOT_COMPARABLE, (f"the cost model gives the same EDP with {what} as with the auto-mapper for every "
-                                f"network ({over}): at this scale it cannot resolve the question")
-    c = rules.compare(logs, 0.0)      # mean log reduction (x100) against none, its spread over the networks
-    spread = (f"per network, 100 ln(EDP with {what} / with the auto-mapper): mean {c.diff:.3g}, SE {c.se:.3g}, counts "
-              f"beyond {rules.spread_multiple:g} SE: {c.status}" if c.se is not None
-              else "one network: spread unknown, judged by the reduction alone")
-    if c.status == stats.INSIDE:
-        return NOT_COMPARABLE, (f"EDP {red:.3g} % lower ({over}), but the reductions vary across the networks more "
-                                f"than that: {spread}")
-    if red >= rules.min_reduction_percent:
-        return REPRODUCED, f"EDP {red:.3g} % lower ({over}; {spread})"
-    return NOT_REPRODUCED, (f"EDP {red:.3g} % lower ({over}; {spread}; needs >= {rules.min_reduction_percent:g} %)")
+                                f"network ({_over(count, scale)}): at this scale it cannot resolve the question"), red
+    verdict, reason = _reduction_verdict(rules, red, logs, what, _over(count, scale))
+    return verdict, reason, red
 
 
-def claim_automapper(out, ref, rules, b):
-    return _edp_ablation(out, rules, b, "fixed_dataflow", "one fixed dataflow")
+def _automapper_ablation(out, rules, b: _Builder, setting: str = REALISTIC, scale: str = EMBEDDED,
+                         prefix: str = "") -> tuple:
+    """The auto-mapper against every fixed dataflow (``fixed_RS``, ``fixed_IS``, ...): each judged
+    as :func:`_edp_ablation` on the same networks; reproduced only when it holds against each.
+    Also shown: the reduction against the best fixed dataflow of each network (their lowest EDP).
+    Returns (verdict, reason, the smallest reduction %, the fixed dataflow it is against)."""
+    if out.hw is None:
+        return NOT_RUN, "the hw_mapping stage did not run", None, None
+    modes = fixed_modes(out)
+    if not modes:
+        return NOT_RUN, "the hw_mapping stage mapped no fixed dataflow", None, None
+    nets = _distinct_networks(out, modes, setting, scale)
+    if not nets:
+        return NOT_COMPARABLE, f"no {scale_name(scale)[:-1]} with shift or adder layers was mapped", None, None
+    count = sum(len(seeds) for seeds in nets.values())
+    total = f"{prefix}{_networks(count)} with shift or adder layers"
+    auto_idx, fixed_pairs, results = None, {}, {}
+    for m in modes:
+        pairs, logs, auto_idx = _edp_pairs(out, b, nets, m, fixed_name(m), setting, scale, prefix, shown=False,
+                                           auto_idx=auto_idx)
+        label = "EDP reduction against " + fixed_name(m) if m == modes[0] else f"against {fixed_name(m)}"
+        red = b.value(b.derive(total, label, "geomean_reduction_percent", pairs, "%"))
+        fixed_pairs[m] = pairs
+        results[m] = (red, logs)
+    best_pairs = []
+    for i, ((n, k), new) in enumerate(auto_idx.items()):      # every mode's pairs follow this order
+        olds = [fixed_pairs[m][2 * i + 1] for m in modes]
+        suffix = f" (seed {k})" if len(nets[n]) > 1 else ""
+        best_pairs += [new, b.derive(f"{prefix}{n}", f"EDP with the best fixed dataflow{suffix}", "min", olds,
+                                     "uJ x ms", shown=False)]
+    best_red = b.value(b.derive(total, "against the best fixed dataflow of each network", "geomean_reduction_percent",
+                                best_pairs, "%"))
+    if all(b.value(p[i]) == b.value(p[i + 1]) for p in fixed_pairs.values() for i in range(0, len(p), 2)):
+        return NOT_COMPARABLE, (f"the cost model gives the same EDP with every fixed dataflow as with the auto-mapper "
+                                f"for every network ({_over(count, scale)}): at this scale it cannot resolve the "
+                                f"question"), 0.0, None
+    verdicts = {m: _reduction_verdict(rules, red, logs, fixed_name(m), None) for m, (red, logs) in results.items()}
+    least = min(modes, key=lambda m: results[m][0])       # the best fixed dataflow: the smallest reduction
+    lines = [f"{fixed_name(m)}: {verdicts[m][0]}, {verdicts[m][1]}" for m in modes]
+    summary = (f"against the best fixed dataflow, {least[len('fixed_'):]}: EDP {results[least][0]:.3g} % lower; "
+               f"against the best fixed dataflow of each network: {best_red:.3g} % lower ({_over(count, scale)}). "
+               f"Per fixed dataflow, with the per-network 100 ln(EDP with it / with the auto-mapper) and whether it "
+               f"counts beyond {rules.spread_multiple:g} SE: ")
+    vs = [v for v, _ in verdicts.values()]
+    if NOT_REPRODUCED in vs:
+        verdict = NOT_REPRODUCED
+        head = ("not against every fixed dataflow: not reproduced against "
+                + ", ".join(fixed_name(m) for m in modes if verdicts[m][0] == NOT_REPRODUCED))
+    elif all(v == REPRODUCED for v in vs):
+        verdict, head = REPRODUCED, f"against every fixed dataflow ({', '.join(fixed_name(m) for m in modes)})"
+    else:
+        verdict = NOT_COMPARABLE
+        head = "inside the spread against " + ", ".join(fixed_name(m) for m in modes
+                                                         if verdicts[m][0] == NOT_COMPARABLE)
+    return verdict, f"{head}; {summary}" + "; ".join(lines), results[least][0], fixed_name(least)
 
 
-def claim_searched_split(out, ref, rules, b):
-    return _edp_ablation(out, rules, b, "flops_proportional", "the FLOPs-proportional split")
+HW_CLAIMS = {   # claim id -> (what the auto-mapper is set against, the mode)
+    "automapper_vs_fixed_dataflow": ("every fixed dataflow", None),
+    "searched_split_vs_flops_proportional": ("the FLOPs-proportional split", "flops_proportional"),
+    "chunking_vs_multiplier_only": ("the multiplier-only accelerator", "multiplier_only"),
+}
 
 
-def claim_chunking(out, ref, rules, b):
-    return _edp_ablation(out, rules, b, "multiplier_only", "the multiplier-only accelerator")
+def judge_hw_claim(out: PipelineOutputs, claim_id: str, rules: VerdictRules | None = None,
+                   setting: str = REALISTIC, scale: str = EMBEDDED, b: _Builder | None = None,
+                   prefix: str = "") -> HwJudgement:
+    """Judge one hardware claim (:data:`HW_CLAIMS`) on the rows of ``setting`` at ``scale``; its
+    numbers go to ``b`` (a fresh builder when ``None``), each group prefixed by ``prefix``."""
+    if claim_id not in HW_CLAIMS:
+        raise ValueError(f"claim_id={claim_id!r} is not a hardware claim; valid ids: {', '.join(HW_CLAIMS)}")
+    rules = rules or VerdictRules()
+    b = b or _Builder()
+    what, mode = HW_CLAIMS[claim_id]
+    if mode is None:
+        verdict, reason, red, against = _automapper_ablation(out, rules, b, setting, scale, prefix)
+    else:
+        (verdict, reason, red), against = _edp_ablation(out, rules, b, mode, what, setting, scale, prefix), what
+    return HwJudgement(claim_id, setting, scale, verdict, reason, red, against if red is not None else None)
+
+
+def _hw_claim(claim_id: str):
+    """The claims table's evaluator of a hardware claim: judged on the realistic setting at every
+    scale the rows cover (each group of numbers names its scale); the verdict is the embedded
+    networks', the other scales' are kept in the result's ``scales``."""
+    def evaluate(out, ref, rules, b: _Builder):
+        if out.hw is None:
+            return NOT_RUN, "the hw_mapping stage did not run"
+        scales = [EMBEDDED] + [s for s in out.hw_scales() if s != EMBEDDED]
+        for scale in scales:
+            j = judge_hw_claim(out, claim_id, rules, REALISTIC, scale, b, prefix=f"{SCALE_PREFIX.get(scale, scale)}, ")
+            b.scales[scale] = {"setting": REALISTIC, "verdict": j.verdict, "reason": j.reason}
+        head = b.scales[EMBEDDED]
+        return head["verdict"], head["reason"]
+    evaluate.__name__ = f"claim_{claim_id}"
+    return evaluate
+
+
+claim_automapper = _hw_claim("automapper_vs_fixed_dataflow")
+claim_searched_split = _hw_claim("searched_split_vs_flops_proportional")
+claim_chunking = _hw_claim("chunking_vs_multiplier_only")
+
+
+def hw_sensitivity(out: PipelineOutputs, rules: VerdictRules | None = None) -> tuple:
+    """Each hardware claim judged on each setting's rows at the sensitivity scale
+    (:meth:`.inputs.PipelineOutputs.hw_sensitivity_scale`): realistic, each ``flip:<switch>``,
+    NASA-F-compatible.  Returns (scale, settings, {claim id: {setting: HwJudgement}}); (None, [],
+    {}) when the hardware stage did not run."""
+    scale = out.hw_sensitivity_scale()
+    if scale is None:
+        return None, [], {}
+    settings = out.hw_settings(scale)
+    return scale, settings, {c: {s: judge_hw_claim(out, c, rules, s, scale) for s in settings} for c in HW_CLAIMS}
 
 
 def claim_evaluator(out, ref, rules, b: _Builder):
@@ -604,5 +829,6 @@ def evaluate_claims(out: PipelineOutputs, ref: Reference, rules: VerdictRules | 
         verdict, reason = EVALUATORS[claim.id](out, ref, rules, b)
         assert verdict in VERDICTS, verdict
         results.append(ClaimResult(claim.id, claim.paper, claim.statement, claim.figure(ref.values),
-                                   [ref.citation(s) for s in claim.sources], verdict, reason, b.items))
+                                   [ref.citation(s) for s in claim.sources], verdict, reason, b.items,
+                                   scales=b.scales))
     return results

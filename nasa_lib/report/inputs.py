@@ -36,6 +36,19 @@ class Source:
 
 STAGES = ("pretrain", "search", "retrain", "alpha")
 
+# the hardware rows' settings and scales (hw_mapping.json)
+REALISTIC, NASAF, FLIP = "realistic", "nasaf_compatible", "flip:"
+EMBEDDED, PAPER = "embedded", "paper"
+SCALES = (EMBEDDED, PAPER)
+
+
+def row_setting(row: dict) -> str:
+    return row.get("setting", REALISTIC)
+
+
+def row_scale(row: dict) -> str:
+    return row.get("scale", EMBEDDED)
+
 
 @dataclass
 class PipelineOutputs:
@@ -112,19 +125,56 @@ class PipelineOutputs:
         """``key`` of every seed's ``stage`` file of ``run`` (x ``scale``), in the seeds' order."""
         return [scale * float(s.doc[key]) for s in self.per_seed(stage, run).values()]
 
-    def hw_rows(self, mode: str | None = None, network: str | None = None) -> list[dict]:
+    # ---- the hardware rows: one per network, seed, scale, setting and mode ---------------------
+    def hw_rows(self, mode: str | None = None, network: str | None = None, *, setting: str | None = REALISTIC,
+                scale: str | None = EMBEDDED) -> list[dict]:
+        """The hw_mapping rows of ``mode`` and ``network`` under ``setting`` (the cost model's
+        switches: ``realistic``, ``nasaf_compatible`` or ``flip:<switch>``) at ``scale`` (``embedded``:
+        the profile's trained networks, ``paper``: the papers' CIFAR layout); ``None``: any.  Rows
+        without a setting or scale field (older files) are realistic and embedded."""
         if self.hw is None:
             return []
         return [r for r in self.hw.doc["rows"] if (mode is None or r["mode"] == mode)
-                and (network is None or r["network"] == network)]
+                and (network is None or r["network"] == network)
+                and (setting is None or row_setting(r) == setting) and (scale is None or row_scale(r) == scale)]
 
-    def hw_row(self, network: str, seed, mode: str) -> dict | None:
-        """The row of ``network`` trained with ``seed`` under ``mode`` (rows without a seed field,
-        of older files, stand for every seed)."""
-        for r in self.hw_rows(mode, network):
+    def hw_row(self, network: str, seed, mode: str, *, setting: str = REALISTIC, scale: str = EMBEDDED) -> dict | None:
+        """The row of ``network`` trained with ``seed`` under ``mode``, ``setting`` and ``scale``
+        (rows without a seed field, of older files, stand for every seed)."""
+        for r in self.hw_rows(mode, network, setting=setting, scale=scale):
             if r.get("seed", seed) == seed:
                 return r
         return None
+
+    def hw_scales(self) -> list[str]:
+        """The scales the hardware rows cover: embedded, paper, then any other (by name)."""
+        found = {row_scale(r) for r in self.hw_rows(setting=None, scale=None)}
+        return [s for s in SCALES if s in found] + sorted(found - set(SCALES))
+
+    def hw_settings(self, scale: str | None = None) -> list[str]:
+        """The settings of the rows (at ``scale``): realistic, each ``flip:<switch>`` (in the order
+        of the metrics' ``sensitivity`` list, then any other), nasaf_compatible, then any other."""
+        found = {row_setting(r) for r in self.hw_rows(setting=None, scale=scale)}
+        listed = [f"{FLIP}{s}" for s in (self.hw.doc.get("sensitivity") or [])] if self.hw else []
+        flips = [s for s in listed if s in found] + sorted(s for s in found if s.startswith(FLIP) and s not in listed)
+        head = [s for s in (REALISTIC,) if s in found] + flips + [s for s in (NASAF,) if s in found]
+        return head + sorted(found - set(head))
+
+    def hw_sensitivity_scale(self) -> str | None:
+        """The scale of the sensitivity analysis: that of the ``flip:<switch>`` rows; without any,
+        paper when paper-size networks were mapped, else embedded (``None``: no hardware rows)."""
+        flipped = {row_scale(r) for r in self.hw_rows(setting=None, scale=None) if row_setting(r).startswith(FLIP)}
+        mapped = self.hw_scales()
+        scales = [s for s in mapped if s in flipped] or [s for s in (PAPER, EMBEDDED) if s in mapped]
+        return scales[0] if scales else None
+
+    def hw_modes(self) -> list[str]:
+        """The mapping modes of the rows, in the order of the metrics' ``modes`` list."""
+        if self.hw is None:
+            return []
+        found = {r["mode"] for r in self.hw.doc["rows"]}
+        listed = list(self.hw.doc.get("modes") or [])
+        return [m for m in listed if m in found] + sorted(found - set(listed))
 
 
 def _read(cls, path) -> Source:

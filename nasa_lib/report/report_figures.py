@@ -23,13 +23,14 @@ from .figures import (HYBRID_COLOUR, accuracy_axis, kind_colour, kind_probabilit
                       label_points, layer_labels, mark_uniform_levels, network_colour, network_kind, op_colour,
                       pareto_front, phase_legend, shade_phases)
 from .inputs import PipelineOutputs  # noqa: E402
-from .tables import LEVEL_LABELS, LEVELS, MODE_LABELS, network_order  # noqa: E402
+from .tables import LEVEL_LABELS, LEVELS, mode_label, network_order  # noqa: E402
 
 KIND_COLORS = {k: kind_colour(k) for k in OP_KINDS}    # the op-kind table's colours (figures.kind_colour)
 KIND_NAMES = {k.name: k.label for k in OP_KINDS.values()}
-MODE_COLORS = {"auto": "#4c72b0", "fixed_dataflow": "#55a868", "flops_proportional": "#c44e52",
-               "multiplier_only": "#8c8c8c"}
-LEVEL_COLORS = {"dram": "#c44e52", "gb": "#dd8452", "noc": "#ccb974", "rf": "#55a868", "compute": "#4c72b0"}
+MODE_COLORS = {"auto": "#4c72b0", "fixed_RS": "#55a868", "fixed_IS": "#8fbc8f", "fixed_WS": "#2e6b3f",
+               "fixed_OS": "#b5cf6b", "flops_proportional": "#c44e52", "multiplier_only": "#8c8c8c"}
+LEVEL_COLORS = {"dram": "#c44e52", "gb": "#dd8452", "noc": "#ccb974", "rf": "#55a868", "compute": "#4c72b0",
+                "static": "#8172b3"}
 PARTS = ("pw1", "dw", "pw2")
 ADDER_WEIGHT_KINDS = kinds_with_layer_op("adder")  # kinds whose blocks have adder weights
 CONV_WEIGHT_KINDS = kinds_with_layer_op("mult")    # kinds whose blocks have convolution weights
@@ -393,7 +394,7 @@ def fig_accelerator_ablation(out: PipelineOutputs):
     if out.hw is None:
         return None
     nets = _networks_in_order(out)
-    modes = [m for m in MODE_LABELS if out.hw_rows(m)]
+    modes = _modes(out)
     fig, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(nets) + 5), 4.8), layout="constrained")
     width = 0.8 / len(modes)
 
@@ -416,7 +417,8 @@ def fig_accelerator_ablation(out: PipelineOutputs):
             n_seeds = max([n_seeds] + [len(values(n, mode, relative)) for n in nets])
             ax.bar(x, [m for m, _ in stats_], width, yerr=[sd if sd > 1e-9 * abs(m) else np.nan for m, sd in stats_],
                    capsize=2,
-                   error_kw={"elinewidth": 0.8}, color=MODE_COLORS[mode], label=_mode_label(out, mode))
+                   error_kw={"elinewidth": 0.8}, color=MODE_COLORS.get(mode, "#999999"),
+                   label=_mode_label(out, mode))
         ax.set_xticks(range(len(nets)), nets, rotation=30, ha="right", fontsize=8)
         ax.set_xlabel("network")
     axes[0].axhline(1.0, color="black", lw=0.8)
@@ -431,17 +433,19 @@ def fig_accelerator_ablation(out: PipelineOutputs):
         axes[1].set_ylabel("EDP (uJ x ms per image), log scale")
     axes[1].set_title("absolute", fontsize=9)
     axes[0].legend(fontsize=7, loc="lower right")
-    _title(fig, "Accelerator ablation: auto-mapper vs fixed dataflow vs FLOPs-proportional split vs "
-                "multiplier-only" + (f" (mean ± sd over {n_seeds} seeds)" if n_seeds > 1 else ""), out)
+    _title(fig, "Accelerator ablation: auto-mapper vs each fixed dataflow vs FLOPs-proportional split vs "
+                "multiplier-only, embedded networks, realistic setting"
+                + (f" (mean ± sd over {n_seeds} seeds)" if n_seeds > 1 else ""), out)
     return fig
 
 
 def _mode_label(out: PipelineOutputs, mode: str) -> str:
-    if mode == "fixed_dataflow":
-        flows = {v for r in out.hw_rows(mode) for v in r["dataflow"].values() if v}
-        if len(flows) == 1:
-            return f"fixed dataflow {flows.pop()} (chunk-based)"
-    return MODE_LABELS[mode]
+    return mode_label(mode)
+
+
+def _modes(out: PipelineOutputs) -> list[str]:
+    """The mapping modes of the embedded networks' realistic rows, in the metrics' order."""
+    return [m for m in out.hw_modes() if out.hw_rows(m)]
 
 
 def fig_energy_breakdown(out: PipelineOutputs):
@@ -450,7 +454,7 @@ def fig_energy_breakdown(out: PipelineOutputs):
     if out.hw is None:
         return None
     nets = _networks_in_order(out)
-    modes = [m for m in MODE_LABELS if out.hw_rows(m)]
+    modes = _modes(out)
     labels, rows = [], []
     n_seeds = 1
     for n in nets:
@@ -472,7 +476,7 @@ def fig_energy_breakdown(out: PipelineOutputs):
     ax.set_xlabel("energy (uJ per image)" + (f", mean over {n_seeds} seeds" if n_seeds > 1 else ""))
     ax.set_ylabel("network / mapping")
     ax.legend(title="energy spent in", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _title(fig, "Energy breakdown by memory level", out)
+    _title(fig, "Energy breakdown by memory level (embedded networks, realistic setting)", out)
     return fig
 
 

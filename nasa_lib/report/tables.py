@@ -9,15 +9,32 @@ from ..opkinds import OP_KINDS
 from ..ops.registry import get_op
 from ..space.networks import BASELINES
 from . import stats
-from .claims import ClaimResult
-from .inputs import PipelineOutputs
+from .claims import HW_CLAIMS, ClaimResult, VerdictRules, hw_sensitivity, scale_name, setting_name
+from .inputs import EMBEDDED, FLIP, NASAF, REALISTIC, PipelineOutputs
+from .reference import Reference, fmt_reference
 
 # the hardware mapping modes and memory levels, as every table and figure names them
-MODE_LABELS = {"auto": "auto-mapper (chunk-based)", "fixed_dataflow": "fixed dataflow (chunk-based)",
-               "flops_proportional": "FLOPs-proportional PE split (chunk-based)",
+MODE_LABELS = {"auto": "auto-mapper (chunk-based)",
+               "fixed_RS": "fixed dataflow RS (chunk-based)", "fixed_IS": "fixed dataflow IS (chunk-based)",
+               "fixed_WS": "fixed dataflow WS (chunk-based)", "fixed_OS": "fixed dataflow OS (chunk-based)",
+               "flops_proportional": "FLOPs-proportional PE split, NASA-F's rule (chunk-based)",
                "multiplier_only": "multiplier-only (Eyeriss-like)"}
-LEVELS = ("dram", "gb", "noc", "rf", "compute")
-LEVEL_LABELS = {"dram": "DRAM", "gb": "global buffer", "noc": "NoC", "rf": "register files", "compute": "compute"}
+LEVELS = ("dram", "gb", "noc", "rf", "compute", "static")
+LEVEL_LABELS = {"dram": "DRAM", "gb": "global buffer", "noc": "NoC", "rf": "register files", "compute": "compute",
+                "static": "static (leakage)"}
+HW_CLAIM_LABELS = {"automapper_vs_fixed_dataflow": "auto-mapper vs every fixed dataflow",
+                   "searched_split_vs_flops_proportional": "searched PE split vs the FLOPs-proportional split "
+                                                           "(NASA-F's rule)",
+                   "chunking_vs_multiplier_only": "chunk-based vs multiplier-only accelerator"}
+
+
+def mode_label(mode: str) -> str:
+    """'fixed dataflow RS (chunk-based)' for ``fixed_RS``; the mode itself when unknown."""
+    if mode in MODE_LABELS:
+        return MODE_LABELS[mode]
+    if mode.startswith("fixed_"):
+        return f"fixed dataflow {mode[len('fixed_'):]} (chunk-based)"
+    return mode
 
 BASELINE_PAPERS = {"all-conv": "FBNet", "all-shift": "DeepShift", "all-adder": "AdderNet", "shift-adder": "ShiftAddNet"}
 
@@ -75,9 +92,17 @@ def claims_table(results: list[ClaimResult]) -> str:
     those), and the verdict with its reason."""
     rows = []
     for i, r in enumerate(results, 1):
-        rows.append([str(i), r.paper, r.statement, r.figure, ours_cell(r) or "-",
-                     f"**{r.verdict}**<br>{r.reason}"])
+        rows.append([str(i), r.paper, r.statement, r.figure, ours_cell(r) or "-", verdict_cell(r)])
     return markdown_table(["#", "paper", "claim", "paper's figure", "ours", "verdict"], rows)
+
+
+def verdict_cell(r: ClaimResult) -> str:
+    """The verdict and its reason; a hardware claim's at every scale, the embedded networks' first
+    (the verdict the counts use), each naming its scale and setting."""
+    if not r.scales:
+        return f"**{r.verdict}**<br>{r.reason}"
+    return "<br>".join(f"**{v['verdict']}** ({scale_name(scale)}, {setting_name(v['setting'])})<br>{v['reason']}"
+                       for scale, v in r.scales.items())
 
 
 def ours_cell(r: ClaimResult) -> str:
@@ -155,28 +180,149 @@ def _seeds_label(seeds: list) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else "seeds " + ", ".join(map(str, seeds))
 
 
-def ablation_table(out: PipelineOutputs, mode_label) -> str:
-    """Per network (each seed's searched network; a network the same every seed once) and mapping:
-    energy by memory level, latency, EDP, PE split and dataflows."""
+def hw_network_groups(out: PipelineOutputs, scale: str = EMBEDDED, setting: str = REALISTIC) -> list[tuple]:
+    """(network, seeds, label) of every distinct network mapped at ``scale`` under ``setting``: a
+    trained network's seeds grouped by architecture, in the main table's order; a network mapped at
+    another scale (paper-size) once per seed, in the rows' order."""
+    rows = out.hw_rows(setting=setting, scale=scale)
+    mapped = list(dict.fromkeys(r["network"] for r in rows))
+    trained = [n for n in network_order(out) if n in mapped] if scale == EMBEDDED else []
+    groups = []
+    for run in trained + [n for n in mapped if n not in trained]:
+        if run in trained:
+            groups += [(run, seeds, f"{run} ({_seeds_label(seeds)})") for seeds in distinct_seed_groups(out, run)]
+            continue
+        seeds = list(dict.fromkeys(r.get("seed") for r in rows if r["network"] == run))
+        groups += [(run, [k], run if len(seeds) == 1 else f"{run} (seed {k})") for k in seeds]
+    return groups
+
+
+def ablation_table(out: PipelineOutputs, mode_label=lambda out, mode: mode_label(mode), scale: str = EMBEDDED,
+                   setting: str = REALISTIC) -> str:
+    """Per network (each seed's searched network; a network the same every seed once) and mapping,
+    at ``scale`` under ``setting``: energy by memory level, latency (the row's headline latency and
+    the single-image latency), EDP, PE split and dataflows."""
     header = ["network", "mapping", "energy (uJ)"] + [f"{LEVEL_LABELS[lv]} (uJ)" for lv in LEVELS] + \
-             ["latency (ms)", "EDP (uJ x ms)", "PEs per chunk", "dataflow per chunk"]
+             ["latency (ms)", "single-image latency (ms)", "EDP (uJ x ms)", "PEs per chunk", "dataflow per chunk"]
     body = []
-    mapped = {r["network"] for r in out.hw_rows()}
-    for run in [n for n in network_order(out) if n in mapped]:
-        for seeds in distinct_seed_groups(out, run):
-            for mode in MODE_LABELS:
-                r = out.hw_row(run, seeds[0], mode)
-                if r is None:
-                    continue
-                b = r["energy_breakdown_uj"]
-                body.append([f"{run} ({_seeds_label(seeds)})", mode_label(out, mode), fmt(r["energy_uj"])]
-                            + [fmt(b.get(lv, 0.0)) for lv in LEVELS]
-                            + [fmt(r["latency_ms"]), fmt(r["edp_uj_ms"]),
-                               ", ".join(f"{k} {v}" for k, v in r["pe_split"].items() if v),
-                               ", ".join(f"{k} {v}" for k, v in r["dataflow"].items() if v) or "-"])
+    for run, seeds, label in hw_network_groups(out, scale, setting):
+        for mode in out.hw_modes():
+            r = out.hw_row(run, seeds[0], mode, setting=setting, scale=scale)
+            if r is None:
+                continue
+            b = r["energy_breakdown_uj"]
+            body.append([label, mode_label(out, mode), fmt(r["energy_uj"])]
+                        + [fmt(b.get(lv, 0.0)) for lv in LEVELS]
+                        + [fmt(r["latency_ms"]), fmt(r.get("single_image_latency_ms")), fmt(r["edp_uj_ms"]),
+                           ", ".join(f"{k} {v}" for k, v in r["pe_split"].items() if v),
+                           ", ".join(f"{k} {v}" for k, v in r["dataflow"].items() if v) or "-"])
     return markdown_table(header, body, ["l", "l"] + ["r"] * (len(header) - 4) + ["l", "l"])
 
 
+# ---- the hardware model's settings, the sensitivity of the claims, the NASA-F comparison -------------
+def switch_text(value) -> str:
+    """A switch's value as a table prints it: on / off for a boolean."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def settings_table(out: PipelineOutputs) -> str | None:
+    """Every switch of the cost model: its value in the realistic and the NASA-F-compatible
+    settings, and what the sensitivity analysis flips it to (metrics' ``settings``)."""
+    settings = (out.hw.doc.get("settings") or {}) if out.hw else {}
+    real, compat = settings.get(REALISTIC) or {}, settings.get(NASAF) or {}
+    switches = list(dict.fromkeys([*real, *compat]))
+    if not switches:
+        return None
+    body = []
+    for sw in switches:
+        flip = settings.get(f"{FLIP}{sw}")
+        body.append([f"`{sw}`", switch_text(real.get(sw, "n/a")), switch_text(compat.get(sw, "n/a")),
+                     switch_text(flip.get(sw)) if flip else "not flipped"])
+    return markdown_table(["switch", "realistic (default)", "NASA-F-compatible", "sensitivity: flipped alone to"], body)
+
+
+def setting_header(out: PipelineOutputs, setting: str) -> str:
+    """A sensitivity column: 'realistic', 'NASA-F-compatible', 'static_energy: on -> off'."""
+    if setting == REALISTIC:
+        return "realistic"
+    if setting == NASAF:
+        return "NASA-F-compatible"
+    if setting.startswith(FLIP):
+        sw = setting[len(FLIP):]
+        settings = (out.hw.doc.get("settings") or {}) if out.hw else {}
+        before, after = (settings.get(REALISTIC) or {}).get(sw), (settings.get(setting) or {}).get(sw)
+        if before is not None and after is not None:
+            return f"{sw}: {switch_text(before)} -> {switch_text(after)}"
+        return f"{sw} flipped"
+    return setting
+
+
+def sensitivity_cell(j) -> str:
+    """'**reproduced**<br>EDP reduction 9.05 % (against fixed WS)'."""
+    text = f"**{j.verdict}**"
+    if j.reduction_percent is not None:
+        text += f"<br>EDP reduction {fmt(j.reduction_percent)} %"
+        if j.claim == "automapper_vs_fixed_dataflow" and j.against:
+            text += f" (against {j.against}, the best fixed dataflow)"
+    return text
+
+
+def sensitivity_table(out: PipelineOutputs, rules: VerdictRules | None = None) -> tuple | None:
+    """Each hardware claim's verdict (and EDP reduction) on the rows of each setting: realistic,
+    each switch flipped alone, NASA-F-compatible, at the sensitivity scale.  Returns (the scale,
+    the Markdown table), or ``None`` when the hardware stage did not run."""
+    scale, settings, judged = hw_sensitivity(out, rules)
+    if scale is None:
+        return None
+    header = ["claim"] + [setting_header(out, s) for s in settings]
+    body = [[f"{HW_CLAIM_LABELS.get(c, c)} (`{c}`)"] + [sensitivity_cell(judged[c][s]) for s in settings]
+            for c in HW_CLAIMS]
+    return scale, markdown_table(header, body)
+
+
+NASAF_ROWS = (  # label, ours (a key of the comparison's summaries), NASA-F's value in paper_reference.yaml
+    ("energy per image (uJ)", ("energy_uj",), "nasa_f_hybrid_all_energy_uj"),
+    ("latency per image (ms)", ("latency_ms",), "nasa_f_hybrid_all_latency_ms"),
+    ("EDP per image (mJ x ms)", ("edp_mj_ms",), "nasa_f_hybrid_all_edp_mj_ms"),
+    ("PEs conv / shift / adder", ("pe_split",), ("nasa_f_pe_split_conv", "nasa_f_pe_split_shift",
+                                                 "nasa_f_pe_split_adder")),
+    ("DRAM share of the energy (%)", ("energy_share_percent", "dram"), "nasa_f_dram_energy_share_percent"),
+    ("register-file share of the energy (%)", ("energy_share_percent", "rf"), "nasa_f_rf_energy_share_percent"),
+)
+
+
+def _nasaf_ours(summary: dict | None, keys: tuple) -> str:
+    node = summary
+    for k in keys:
+        node = node.get(k) if isinstance(node, dict) else None
+    if keys == ("pe_split",):
+        return " / ".join(fmt(node.get(c)) for c in ("conv", "shift", "adder")) if isinstance(node, dict) else "n/a"
+    return fmt(node)
+
+
+def nasaf_table(doc: dict, ref: Reference) -> str | None:
+    """The NASA-F reference network: ours under the NASA-F-compatible setting, ours under the
+    realistic one (the metrics' ``nasaf_comparison``) and NASA-F's published run
+    (``paper_reference.yaml``), then the differences the stage states.  ``None`` when the stage
+    ran without the comparison."""
+    comp = doc.get("nasaf_comparison") if doc else None
+    if not comp:
+        return None
+    compat, real = comp.get("ours_nasaf_compatible"), comp.get("ours_realistic")
+    body = []
+    for label, keys, ref_key in NASAF_ROWS:
+        paper = (" / ".join(fmt_reference(ref.value(k)) for k in ref_key) if isinstance(ref_key, tuple)
+                 else fmt_reference(ref.value(ref_key)))
+        body.append([label, _nasaf_ours(compat, keys), _nasaf_ours(real, keys), paper])
+    if any(isinstance(x, dict) and x.get("single_image_latency_ms") is not None for x in (compat, real)):
+        body.insert(2, ["single-image latency (ms)", _nasaf_ours(compat, ("single_image_latency_ms",)),
+                        _nasaf_ours(real, ("single_image_latency_ms",)), "-"])
+    table = markdown_table(["quantity", "ours, NASA-F-compatible", "ours, realistic",
+                            "NASA-F (its simulator, unmodified)"], body, ["l", "r", "r", "r"])
+    diffs = comp.get("differences") or []
+    return table + ("\n\nWhat remains different, and why:\n\n" + "\n".join(f"- {d}" for d in diffs) if diffs else "")
 def search_table(out: PipelineOutputs) -> str:
     """Every search, one row per seed: the architecture it derived, its cost, the supernet's accuracy."""
     header = ["run", "seed", "space", "mode", "architecture (one op per searchable layer)", "blocks", "derived cost",

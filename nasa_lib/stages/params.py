@@ -342,7 +342,19 @@ class HwMappingParams:
     chunk_accelerator: str = rule(Shipped("nasa_lib.hw.accelerator:list_accelerators"))
     baseline_accelerator: str = rule(Shipped("nasa_lib.hw.accelerator:list_accelerators"))
     objective: str = rule(Choice("nasa_lib.hw.mapper:OBJECTIVES"))
-    fixed_dataflow: str = rule(Choice("nasa_lib.hw.costmodel:DATAFLOW_NAMES"))
+    # the cost model's switches (nasa_lib/hw/options.py says what each does and why its default)
+    dram_bandwidth_limit: bool = rule(Flag())
+    inter_layer_reuse: bool = rule(Flag())
+    psum_width: str = rule(Choice("nasa_lib.hw.options:PSUM_WIDTHS"))
+    pe_array: str = rule(Choice("nasa_lib.hw.options:PE_ARRAYS"))
+    noc_bandwidth: str = rule(Choice("nasa_lib.hw.options:NOC_BANDWIDTHS"))
+    pe_budget: str = rule(Choice("nasa_lib.hw.options:PE_BUDGETS"))
+    static_energy: bool = rule(Flag())
+    latency: str = rule(Choice("nasa_lib.hw.options:LATENCIES"))
+    sensitivity: tuple = rule(ListOf(Choice("nasa_lib.hw.options:SWITCH_NAMES")),
+                              "switches flipped alone for the sensitivity table")
+    paper_networks: bool = rule(Flag(), "also map the paper-size CIFAR networks")
+    workers: int | None = rule(Number(int, 1, nullable=True), "processes (null: one per CPU core)")
 
 
 @dataclass(frozen=True)
