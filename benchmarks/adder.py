@@ -76,6 +76,104 @@ class _UnfoldAdder(torch.autograd.Function):
         return gx, gw, None, None, None
 
 
+# ---- the peer: torchshiftadd's adder CUDA extension (GATECH-EIC), built from its sources ----------
+PEER = {"ext": None, "build": None}
+PEER_GROUPS_NOTE = ("torchshiftadd's kernels handle groups 1, 2 and depthwise with K == C only (other "
+                    "groups leave the output unwritten)")
+
+
+def load_peer(src_dir: str, build_dir: str, skip_verbatim: bool = False) -> dict:
+    """Build torchshiftadd's ``adder_cuda`` extension with torch's cpp_extension (nvcc), with the
+    flags of its own loader (``torchshiftadd/utils/torch.py``).  The sources are read from
+    ``src_dir`` as they are; nothing of them is part of this project.  Returns what happened."""
+    from torch.utils.cpp_extension import load
+    srcs = [os.path.join(src_dir, "adder_cuda.cpp"), os.path.join(src_dir, "adder_cuda_kernel.cu")]
+    info = {"sources": srcs, "nvcc": None}
+    try:
+        import subprocess
+        info["nvcc"] = subprocess.run(["nvcc", "--version"], capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    except Exception as exc:  # noqa: BLE001
+        info["nvcc"] = f"not found: {exc}"
+    def build(sources, folder):
+        os.makedirs(folder, exist_ok=True)
+        t0 = time.perf_counter()
+        try:
+            PEER["ext"] = load("adder_cuda", sources,
+                               extra_cflags=["-Ofast", "-fopenmp", "-DAT_PARALLEL_OPENMP", "-DCUDA_OP"],
+                               extra_cuda_cflags=["-O3"], build_directory=folder, verbose=False)
+            return {"built": True, "build_s": time.perf_counter() - t0}
+        except Exception as exc:  # noqa: BLE001  (the reason is the finding)
+            return {"built": False, "build_s": time.perf_counter() - t0,
+                    "error": f"{type(exc).__name__}: {exc}"[-6000:]}
+
+    if skip_verbatim:
+        info.update(built=False, error="verbatim build not retried here: it fails on current PyTorch "
+                    "(Tensor::type() in AT_DISPATCH_FLOATING_TYPES), see adder_cuda_h200_issue19_baseline.json")
+    else:
+        info.update(build(srcs, build_dir))
+    if not info["built"]:
+        # second try: the one API that current PyTorch dropped (Tensor::type() in the dispatch
+        # macros) replaced by scalar_type(), in a copy under the build folder
+        patched_dir = os.path.join(build_dir, "patched_src")
+        os.makedirs(patched_dir, exist_ok=True)
+        changed = []
+        for src in srcs:
+            text = open(src).read()
+            new = text.replace("grad_in.type()", "grad_in.scalar_type()").replace(
+                "grad_weight.type()", "grad_weight.scalar_type()")
+            if new != text:
+                changed.append(os.path.basename(src))
+            dest = os.path.join(patched_dir, os.path.basename(src))
+            if not os.path.exists(dest) or open(dest).read() != new:  # unchanged: ninja keeps its build
+                with open(dest, "w") as f:
+                    f.write(new)
+        info["patched_retry"] = {"change": "Tensor::type() -> scalar_type() in AT_DISPATCH_FLOATING_TYPES",
+                                 "files_changed": changed,
+                                 **build([os.path.join(patched_dir, os.path.basename(p)) for p in srcs],
+                                         os.path.join(build_dir, "patched"))}
+    PEER["build"] = info
+    print("peer build:", json.dumps(info)[-3000:], flush=True)
+    return info
+
+
+def peer_supports(shape) -> bool:
+    n, c, h, k, ks, stride, groups = shape
+    return groups in (1, 2) or (groups == c == k)
+
+
+class _PeerAdder(torch.autograd.Function):
+    """This project's own autograd wrapper around the peer's three entry points (forward,
+    backward_input, backward_weight), with AdderNet's eta rescale as the peer applies it."""
+
+    @staticmethod
+    def forward(ctx, x, w, stride, pad, groups, eta):
+        x, w = x.contiguous(), w.contiguous()
+        n, c, h, wd = x.shape
+        k, cg, r, s = w.shape
+        y = x.new_zeros(n, k, (h + 2 * pad - r) // stride + 1, (wd + 2 * pad - s) // stride + 1)
+        PEER["ext"].forward(x, w, y, s, r, stride, stride, pad, pad, groups, groups)
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, pad, groups, eta)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        stride, pad, groups, eta = ctx.conf
+        r, s = w.shape[2:]
+        gy = gy.contiguous()
+        gx, gw = torch.zeros_like(x), torch.zeros_like(w)
+        PEER["ext"].backward_input(gy, x, w, gx, s, r, stride, stride, pad, pad, groups, groups)
+        PEER["ext"].backward_weight(gy, x, w, gw, s, r, stride, stride, pad, pad, groups, groups)
+        if eta is not None:
+            gw = eta * math.sqrt(gw.numel()) / gw.norm().clamp(min=1e-12) * gw
+        return gx, gw, None, None, None, None
+
+
+def peer_adder(x, w, stride, pad, groups, eta=0.2):
+    return _PeerAdder.apply(x, w, stride, pad, groups, eta)
+
+
 # ---- timing and memory ---------------------------------------------------------------------
 def _sync(device):
     if device.type == "cuda":
@@ -182,6 +280,8 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
     run_unfold = unfold_gb * 4 <= unfold_limit_gb               # forward+backward holds ~4 of them
     if run_unfold:
         ops["unfold"] = lambda a, b: _UnfoldAdder.apply(a, b, stride, pad, groups)
+    if PEER["ext"] is not None and peer_supports(shape):
+        ops["peer"] = lambda a, b: peer_adder(a, b, stride, pad, groups)
     if device.type == "cpu":
         ops["torch_chunked"] = lambda a, b: _adder2d(a, b, stride, pad, groups, backend="torch")
     rec = {"shape": dict(N=n, C=c, H=h, W=h, K=k, R=ks, S=ks, stride=stride, padding=pad,
@@ -209,8 +309,10 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
         rec["adder_parts_ms"] = {
             "forward": time_ms(lambda: impl.forward(xd, wd, stride, pad, groups), device),
             "grad_input": time_ms(lambda: impl.grad_input(xd, wd, gy, stride, pad, groups), device),
-            "grad_weight": time_ms(lambda: A._rescale(A._weight_grad(xd, wd, gy, stride, pad, groups),
-                                                      0.2), device),
+            "grad_weight": time_ms(
+                (lambda: impl.weight_grad_rescaled(xd, wd, gy, stride, pad, groups, 0.2))
+                if hasattr(impl, "weight_grad_rescaled") else
+                (lambda: A._rescale(A._weight_grad(xd, wd, gy, stride, pad, groups), 0.2)), device),
         }
     else:
         fb, fb_min = time_cpu({name: (lambda op=op: _fwd_bwd(op, x, w, gy)) for name, op in ops.items()},
@@ -232,6 +334,12 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
     }
     if run_unfold:
         rec["ratios"]["unfold_over_adder_forward_backward"] = fb["unfold"] / fb["adder"]
+    if "peer" in fb:
+        rec["ratios"]["peer_over_adder_forward_backward"] = fb["peer"] / fb["adder"]
+        rec["ratios"]["peer_over_conv_forward_backward"] = fb["peer"] / fb["conv"]
+        rec["ratios"]["peer_over_adder_forward"] = fwd["peer"] / fwd["adder"]
+    elif PEER["ext"] is not None:
+        rec["peer_note"] = PEER_GROUPS_NOTE
     if device.type == "cuda":
         from nasa_lib.ops import _adder_triton as T
         rec["triton_kernels"] = {name: {"registers": ck.n_regs, "spills": ck.n_spills}
@@ -270,49 +378,136 @@ def check_cuda(shapes) -> list:
             y.backward(gg)
             res[name] = (y.detach(), xx.grad, ww.grad)
         rel = [((a.double() - b).norm() / b.norm()).item() for a, b in zip(res["triton"], res["ref"])]
-        ok = all(e < 1e-4 for e in rel)  # NaN fails
-        out.append({"shape": shape, "rel_err_y_dx_dw": rel, "ok": ok})
-        print(f"check {shape}: rel err y {rel[0]:.1e} dx {rel[1]:.1e} dw {rel[2]:.1e} {'ok' if ok else 'FAIL'}",
+        # the same call again: the kernels are now launched by the fast path (adder_triton._launch)
+        xx, ww = x.detach().clone().requires_grad_(True), w.detach().clone().requires_grad_(True)
+        y = _adder2d(xx, ww, stride, pad, groups, None)
+        y.backward(gy)
+        rel2 = [((a.double() - b).norm() / b.norm()).item()
+                for a, b in zip((y.detach(), xx.grad, ww.grad), res["ref"])]
+        ok = all(e < 1e-4 for e in rel + rel2)  # NaN fails
+        out.append({"shape": shape, "rel_err_y_dx_dw": rel, "rel_err_y_dx_dw_second_call": rel2, "ok": ok})
+        msg = ""
+        if PEER["ext"] is not None:
+            if peer_supports(shape):
+                xx, ww = x.detach().clone().requires_grad_(True), w.detach().clone().requires_grad_(True)
+                y = peer_adder(xx, ww, stride, pad, groups, None)
+                y.backward(gy)
+                prel = [((a.double() - b).norm() / b.norm()).item()
+                        for a, b in zip((y.detach(), xx.grad, ww.grad), res["ref"])]
+                out[-1]["peer_rel_err_y_dx_dw"] = prel
+                out[-1]["peer_ok"] = all(e < 1e-4 for e in prel)
+                msg = f"; peer y {prel[0]:.1e} dx {prel[1]:.1e} dw {prel[2]:.1e} {'ok' if out[-1]['peer_ok'] else 'FAIL'}"
+            else:
+                out[-1]["peer_note"] = PEER_GROUPS_NOTE
+        print(f"check {shape}: rel err y {rel[0]:.1e} dx {rel[1]:.1e} dw {rel[2]:.1e} {'ok' if ok else 'FAIL'}{msg}",
               flush=True)
     return out
 
 
-def tune_cuda(shapes) -> list:
-    """Kernel-only times of a few (BLOCK_M, BLOCK_K/C cap, warps) choices per shape."""
+def _graph_ms(fn) -> float:
+    """Kernel time without the host: ``fn`` captured 20 times in a CUDA graph, median replay / 20
+    (the launch-bound small layers would otherwise time the host)."""
+    import triton.testing
+    fn()
+    torch.cuda.synchronize()
+    try:
+        return triton.testing.do_bench_cudagraph(fn, rep=30, return_mode="median")
+    except Exception:  # noqa: BLE001  (no graph capture: plain events)
+        return triton.testing.do_bench(fn, warmup=5, rep=30, return_mode="median")
+
+
+# (BLOCK_M, cap on BLOCK_K / BLOCK_C, num_warps[, num_stages]); the first run's lists are in
+# adder_cuda_h200_issue19_iter1.json, the second's (the GPU-bound dense shapes) in ..._iter2.json
+TUNE_FWD = [(128, 32, 4), (64, 128, 4), (64, 128, 4, 1), (64, 128, 4, 2), (128, 32, 4, 1), (128, 64, 4, 1),
+            (32, 128, 4)]
+TUNE_DX = [(128, 32, 4), (128, 32, 4, 1), (128, 16, 4), (256, 16, 4), (256, 32, 8), (64, 16, 2)]
+
+
+def tune_cuda(shapes, only=None) -> list:
+    """Kernel-only times (CUDA graph replays) of the three parts at the current settings for every
+    non-depthwise shape, and of (BLOCK_M, BLOCK_K/C cap, warps[, stages]) choices of the forward
+    and input-gradient kernels for the dense shapes in ``only`` (all if None)."""
     from nasa_lib.ops import _adder_triton as T
     dev = torch.device("cuda")
     saved = dict(T.CONFIG)
-    fwd_variants = [(128, 64, 4), (64, 128, 4), (256, 32, 8), (128, 32, 4)]
-    dx_variants = [(128, 64, 4), (128, 32, 4), (64, 32, 2), (256, 32, 8)]
     rows = []
     for shape in shapes:
         if shape[1] // shape[6] == 1:
             continue  # depthwise kernels have no tile choice here
         x, w, gy, stride, pad, groups = _make(shape, dev)
         x, w = x.detach(), w.detach()
-        row = {"shape": shape, "forward_ms": {}, "grad_input_ms": {}}
-        for v in fwd_variants:
-            T.CONFIG.update(fwd=v, fwd_wide=v)
-            row["forward_ms"][str(v)] = time_ms(lambda: T.forward(x, w, stride, pad, groups), dev)
-        for v in dx_variants:
-            T.CONFIG.update(dx=v, dx_wide=v)
-            row["grad_input_ms"][str(v)] = time_ms(lambda: T.grad_input(x, w, gy, stride, pad, groups), dev)
-        T.CONFIG.update(saved)
-        T._use_sat_asm = False
-        row["grad_input_ms_minmax_clamp"] = time_ms(lambda: T.grad_input(x, w, gy, stride, pad, groups), dev)
-        T._use_sat_asm = True
+        pw = shape[4] == 1 and stride == 1
+        row = {"shape": shape, "pointwise": pw, "forward_ms": {}, "grad_input_ms": {}}
+        if not pw and (only is None or shape in only):
+            for v in TUNE_FWD:
+                T.CONFIG.update({"fwd": v, "fwd_wide": v})
+                row["forward_ms"][str(v)] = _graph_ms(lambda: T.forward(x, w, stride, pad, groups))
+            for v in TUNE_DX:
+                T.CONFIG.update({"dx": v, "dx_wide": v})
+                row["grad_input_ms"][str(v)] = _graph_ms(lambda: T.grad_input(x, w, gy, stride, pad, groups))
+            T.CONFIG.clear()
+            T.CONFIG.update(saved)
+        row["default_ms"] = {"forward": _graph_ms(lambda: T.forward(x, w, stride, pad, groups)),
+                             "grad_input": _graph_ms(lambda: T.grad_input(x, w, gy, stride, pad, groups)),
+                             "weight_grad_rescaled": _graph_ms(
+                                 lambda: T.weight_grad_rescaled(x, w, gy, stride, pad, groups, 0.2))}
+        conv = lambda: F.conv2d(x, w, None, stride, pad, 1, groups)  # noqa: E731
+        row["conv_forward_ms"] = _graph_ms(conv)
         rows.append(row)
-        print("tune", shape, {k: round(v, 4) for k, v in row["forward_ms"].items()},
+        print("tune", shape, "fwd", {k: round(v, 4) for k, v in row["forward_ms"].items()}, "dx",
               {k: round(v, 4) for k, v in row["grad_input_ms"].items()},
-              "minmax", round(row["grad_input_ms_minmax_clamp"], 4), flush=True)
+              "default", {k: round(v, 4) for k, v in row["default_ms"].items()},
+              "conv fwd", round(row["conv_forward_ms"], 4), flush=True)
     return rows
 
 
 # ---- end to end: one search step ------------------------------------------------------------------
-def supernet_step(space: str, device, batch: int, mode: str, steps: int, act_num: int = 2) -> dict:
-    """Mean ms of one search step (weight step + architecture step, NASA's recipe) on the
-    paper-size CIFAR layout.  ``mode``: "hard" (top-``act_num`` of a Gumbel sample per layer,
-    the NASA code's ProxylessNAS-style step) or "soft" (all candidates, FBNet)."""
+def _kernel_category(name: str) -> str:
+    n = name.lower()
+    if any(t in n for t in ("_fwd_dense", "_dx_dense", "_fwd_depthwise", "_dx_depthwise", "_dw_depthwise",
+                            "_adder_", "adder")):
+        return "adder (Triton)"
+    if any(t in n for t in ("conv", "cudnn", "wgrad", "dgrad", "fprop", "implicit", "xmma", "cutlass", "gemm",
+                            "sm90", "sm80", "winograd", "fft")):
+        return "convolution / GEMM (cuDNN, cuBLAS)"
+    if "batch_norm" in n or "batchnorm" in n or "bn_" in n:
+        return "batch norm"
+    if "reduce" in n:
+        return "reductions"
+    if "elementwise" in n or "vectorized" in n or "unrolled" in n:
+        return "elementwise"
+    return "other"
+
+
+def profile_step(step, device) -> dict:
+    """GPU kernel time of one step by category (torch.profiler), and the step's wall time: where
+    the kernel time is far below the wall time, the step waits on the host (launches)."""
+    from torch.profiler import ProfilerActivity, profile
+    _sync(device)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t0 = time.perf_counter()
+        step(10_000)
+        _sync(device)
+        wall = (time.perf_counter() - t0) * 1e3
+    cats, top, launches = {}, {}, 0
+    for e in prof.key_averages():
+        t = e.self_device_time_total
+        if t <= 0 or e.device_type.name != "CUDA":
+            continue
+        cat = _kernel_category(e.key)
+        cats[cat] = cats.get(cat, 0.0) + t / 1e3
+        top[e.key[:90]] = (t / 1e3, e.count)
+        launches += e.count
+    kernel_ms = sum(cats.values())
+    return {"wall_ms_profiled": wall, "kernel_ms": kernel_ms, "kernel_launches": launches,
+            "kernel_ms_by_category": dict(sorted(cats.items(), key=lambda kv: -kv[1])),
+            "top_kernels_ms_calls": dict(sorted(top.items(), key=lambda kv: -kv[1][0])[:15])}
+
+
+def _supernet_stepper(space: str, device, batch: int, mode: str, act_num: int = 2):
+    """(step(i), net) of one search step (weight step + architecture step, NASA's recipe) on the
+    paper-size CIFAR layout, warmed up.  ``mode``: "hard" (top-``act_num`` of a Gumbel sample per
+    layer, the NASA code's ProxylessNAS-style step) or "soft" (all candidates, FBNet)."""
     from nasa_lib.space import Supernet
     torch.manual_seed(0)
     net = Supernet(space).to(device)
@@ -322,11 +517,12 @@ def supernet_step(space: str, device, batch: int, mode: str, steps: int, act_num
     gen = torch.Generator(device="cpu").manual_seed(1)
     x = torch.randn(2, batch, 3, 32, 32, generator=gen).to(device)
     y = torch.randint(0, 10, (2, batch), generator=gen).to(device)
+    state = {"mode": mode}
 
     def mixing(sample_gen):
         weights, active = [], []
         for a in alphas:
-            if mode == "soft":
+            if state["mode"] == "soft":
                 weights.append(F.softmax(a, -1))
                 active.append(None)
                 continue
@@ -335,7 +531,7 @@ def supernet_step(space: str, device, batch: int, mode: str, steps: int, act_num
             wv = torch.zeros_like(a).scatter(0, top, F.softmax(a[top], -1))
             weights.append(wv)
             active.append(sorted(top.tolist()))
-        return weights, (None if mode == "soft" else active)
+        return weights, (None if state["mode"] == "soft" else active)
 
     def step(i):
         sample_gen = torch.Generator().manual_seed(100 + i)
@@ -349,19 +545,53 @@ def supernet_step(space: str, device, batch: int, mode: str, steps: int, act_num
             opt.step()
 
     if mode == "hard":  # compile every candidate's kernels first (a real search amortises this)
-        mode_saved, mode = mode, "soft"
+        state["mode"] = "soft"
         step(0)
-        mode = mode_saved
+        state["mode"] = mode
     step(0)
     _sync(device)
+    return step, net
+
+
+def supernet_step(space: str, device, batch: int, mode: str, steps: int, act_num: int = 2,
+                  profile: bool = False) -> dict:
+    """Mean ms of one search step (see _supernet_stepper) over ``steps`` steps."""
+    step, net = _supernet_stepper(space, device, batch, mode, act_num)
     t0 = time.perf_counter()
     for i in range(1, steps + 1):
         step(i)
     _sync(device)
     ms = (time.perf_counter() - t0) * 1e3 / steps
     n_params = sum(p.numel() for p in net.parameters())
-    return {"space": net.space, "mode": mode, "act_num": act_num if mode == "hard" else None,
-            "batch": batch, "steps_timed": steps, "ms_per_step": ms, "parameters": n_params}
+    rec = {"space": net.space, "mode": mode, "act_num": act_num if mode == "hard" else None,
+           "batch": batch, "steps_timed": steps, "ms_per_step": ms, "parameters": n_params}
+    if profile and device.type == "cuda":
+        rec["profile"] = profile_step(step, device)
+    return rec
+
+
+def supernet_interleaved(spaces, device, batch: int, mode: str, rounds: int, steps_per_round: int,
+                         act_num: int = 2) -> dict:
+    """Search steps of several spaces in alternating rounds (space A, then B, then A, ...), so
+    that a host-bound step's dependence on the machine's momentary CPU speed (measured: the same
+    hard-mode Hybrid-All step at 163 and 251 ms on two H200 machines) hits every space alike.
+    Per space the per-round ms per step and their median; ratios of medians to the first space."""
+    steppers = {sp: _supernet_stepper(sp, device, batch, mode, act_num)[0] for sp in spaces}
+    per_round = {sp: [] for sp in spaces}
+    i = 0
+    for _ in range(rounds):
+        for sp in spaces:
+            _sync(device)
+            t0 = time.perf_counter()
+            for j in range(steps_per_round):
+                steppers[sp](1 + i + j)
+            _sync(device)
+            per_round[sp].append((time.perf_counter() - t0) * 1e3 / steps_per_round)
+        i += steps_per_round
+    med = {sp: statistics.median(v) for sp, v in per_round.items()}
+    return {"mode": mode, "batch": batch, "rounds": rounds, "steps_per_round": steps_per_round,
+            "ms_per_step_per_round": per_round, "ms_per_step_median": med,
+            "ratio_to_" + spaces[0]: {sp: med[sp] / med[spaces[0]] for sp in spaces}}
 
 
 def profile_cuda(shapes) -> dict:
@@ -415,9 +645,25 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--check", action="store_true", help="GPU: Triton vs float64 before timing")
     ap.add_argument("--tune", action="store_true", help="GPU: time kernel tile choices")
+    ap.add_argument("--tune-parts-only", action="store_true",
+                    help="--tune: only the kernel times of the parts at the current settings")
     ap.add_argument("--supernet", action="store_true", help="time Hybrid-All vs OnlyConv search steps")
     ap.add_argument("--profile", action="store_true", help="GPU: profiler table for three shapes")
     ap.add_argument("--supernet-batch", type=int, default=128)
+    ap.add_argument("--supernet-spaces", default="OnlyConv,Hybrid-All",
+                    help="spaces timed by --supernet (the first is the denominator of the ratios); "
+                         "Hybrid-Shift and Hybrid-Adder split Hybrid-All's cost by kind")
+    ap.add_argument("--supernet-interleaved", action="store_true",
+                    help="time the --supernet-spaces' steps in alternating rounds (hard and soft)")
+    ap.add_argument("--peer-skip-verbatim", action="store_true",
+                    help="build only the peer's copy with the one-line API fix (the verbatim "
+                         "sources' failure is recorded by an earlier run)")
+    ap.add_argument("--supernet-profile", action="store_true",
+                    help="GPU: kernel time by category of one step of each space and mode")
+    ap.add_argument("--peer", default=None, metavar="DIR",
+                    help="GPU: build torchshiftadd's adder_cuda extension from the sources in DIR "
+                         "(adder_cuda.cpp, adder_cuda_kernel.cu) and check and time it beside ours")
+    ap.add_argument("--peer-build", default=None, metavar="DIR", help="build folder of --peer")
     ap.add_argument("--supernet-steps", type=int, default=30, help="timed hard-mode steps (soft: 5)")
     ap.add_argument("--shapes", choices=("issue", "all", "none"), default="all")
     ap.add_argument("--out", default=None)
@@ -443,11 +689,17 @@ def main() -> None:
         with open(out, "w") as f:
             json.dump(report, f, indent=1)
 
+    if args.peer and device.type == "cuda":
+        report["peer_build"] = load_peer(args.peer, args.peer_build or os.path.join(args.peer, "build"),
+                                         args.peer_skip_verbatim)
+        report["peer"] = "torchshiftadd (GATECH-EIC) adder_cuda extension, " + PEER_GROUPS_NOTE
+        save()
     if args.check and device.type == "cuda":
-        report["check"] = check_cuda(ISSUE_SHAPES)
+        report["check"] = check_cuda(ISSUE_SHAPES + (OWN_SHAPES if args.shapes == "all" else []))
         save()
     if args.tune and device.type == "cuda":
-        report["tune"] = tune_cuda(ISSUE_SHAPES + OWN_SHAPES)
+        report["tune"] = tune_cuda(ISSUE_SHAPES + OWN_SHAPES, only=[] if args.tune_parts_only else
+                                   [ISSUE_SHAPES[0], ISSUE_SHAPES[3], OWN_SHAPES[1]])
         save()
     if args.profile and device.type == "cuda":
         report["profile"] = profile_cuda([ISSUE_SHAPES[0], ISSUE_SHAPES[2], ISSUE_SHAPES[4]])
@@ -462,18 +714,39 @@ def main() -> None:
               f"{rec['forward_backward_ms']['adder']:.3f} ms ({r['adder_over_conv_forward_backward']:.2f}x), "
               f"unfold/adder {r.get('unfold_over_adder_forward_backward', float('nan')):.1f}x, "
               f"mem {r.get('adder_over_conv_peak_memory', float('nan')):.2f}x", flush=True)
+    if args.supernet_interleaved:
+        spaces = args.supernet_spaces.split(",")
+        report["supernet_interleaved"] = []
+        for mode, rounds, spr in (("hard", 6, 5), ("soft", 5, 2)):
+            rec = supernet_interleaved(spaces, device, args.supernet_batch, mode, rounds, spr)
+            report["supernet_interleaved"].append(rec)
+            save()
+            print("supernet interleaved", mode, {k: round(v, 1) for k, v in rec["ms_per_step_median"].items()},
+                  {k: round(v, 3) for k, v in rec["ratio_to_" + spaces[0]].items()}, flush=True)
     if args.supernet:
         try:
             rows = []
+            spaces = args.supernet_spaces.split(",")
             for mode in ("hard", "soft"):
-                for space in ("OnlyConv", "Hybrid-All"):
+                for space in spaces:
                     steps = args.supernet_steps if mode == "hard" else max(1, args.supernet_steps // 6)
                     rows.append(supernet_step(space, device, args.supernet_batch, mode,
-                                              steps=steps if device.type == "cuda" else 2))
-                    print("supernet", rows[-1], flush=True)
-            ratios = {m: next(r["ms_per_step"] for r in rows if r["mode"] == m and r["space"] != "OnlyConv")
-                      / next(r["ms_per_step"] for r in rows if r["mode"] == m and r["space"] == "OnlyConv")
-                      for m in ("hard", "soft")}
+                                              steps=steps if device.type == "cuda" else 2,
+                                              profile=args.supernet_profile))
+                    print("supernet", {k: v for k, v in rows[-1].items() if k != "profile"}, flush=True)
+                    if "profile" in rows[-1]:
+                        pr = rows[-1]["profile"]
+                        print("  profile: wall %.1f ms, kernels %.1f ms in %d launches:" % (
+                            pr["wall_ms_profiled"], pr["kernel_ms"], pr["kernel_launches"]),
+                            {k: round(v, 1) for k, v in pr["kernel_ms_by_category"].items()}, flush=True)
+                    report["supernet"] = {"steps": rows}
+                    save()
+
+            def ms(mode, space):
+                return next((r["ms_per_step"] for r in rows if r["mode"] == mode and r["space"] == space), None)
+
+            ratios = {m: ms(m, "Hybrid-All") / ms(m, spaces[0]) for m in ("hard", "soft")
+                      if ms(m, "Hybrid-All") and ms(m, spaces[0])}
             report["supernet"] = {"steps": rows, "hybrid_all_over_onlyconv": ratios}
         except Exception as exc:  # the supernet belongs to another module; report, don't hide
             report["supernet"] = {"error": f"{type(exc).__name__}: {exc}"}

@@ -304,11 +304,15 @@ _TRITON_CHECK = textwrap.dedent("""
     interp._patch_lang_tensor = _patched
     from nasa_lib.ops import _adder_torch, _adder_triton
     from nasa_lib.ops.adder import _weight_grad
+    from nasa_lib.ops.adder import _rescale
     out = []
     for n, c, h, w, k, ks, st, pad, g in json.loads(sys.argv[1]):
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64)
-        wt = torch.randn(k, c // g, ks, ks, generator=gen, dtype=torch.float64)
+        # a strided view (leading channels, centre taps), as the supernet's candidates pass it
+        cg_parent = 1 if c // g == 1 else c // g + 2
+        parent = torch.randn(k + 3, cg_parent, ks + 2, ks + 2, generator=gen, dtype=torch.float64)
+        wt = parent[:k, :c // g, 1:1 + ks, 1:1 + ks]
         y_ref = _adder_torch.forward(x, wt, st, pad, g)
         gy = torch.randn(y_ref.shape, generator=gen, dtype=torch.float64)
         dx_ref = _adder_torch.grad_input(x, wt, gy, st, pad, g)
@@ -316,9 +320,13 @@ _TRITON_CHECK = textwrap.dedent("""
         dx = _adder_triton.grad_input(x.float(), wt.float(), gy.float(), st, pad, g)
         rel = lambda a, b: ((a.double() - b).norm() / b.norm()).item()
         errors = [rel(y, y_ref), rel(dx, dx_ref)]
+        dw_ref = _weight_grad(x, wt.contiguous(), gy, st, pad, g)
+        for eta in (None, 0.2):  # the fused weight gradient (+ rescale) of the CUDA path
+            dw = _adder_triton.weight_grad_rescaled(x.float(), wt.float(), gy.float(), st, pad, g, eta)
+            errors.append(rel(dw, dw_ref if eta is None else _rescale(dw_ref.clone(), eta)))
         dw = _adder_triton.grad_weight(x.float(), wt.float(), gy.float(), st, pad, g)
         if dw is not None:  # the Triton weight gradient exists for depthwise layers
-            errors.append(rel(dw, _weight_grad(x, wt, gy, st, pad, g)))
+            errors.append(rel(dw, dw_ref))
         out.append(errors)
     print(json.dumps(out))
 """)
@@ -337,8 +345,30 @@ def test_triton_kernels_in_interpreter():
     errors = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(errors) == len(CASES)
     for case_id, case, errs in zip(CASE_IDS, CASES, errors):
-        assert len(errs) == (3 if case[1] == case[8] else 2), case_id  # dw checked if depthwise
+        assert len(errs) == (5 if case[1] == case[8] else 4), case_id  # grad_weight if depthwise
         assert max(errs) < 1e-5, (case_id, errs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_cuda_strided_weight_view_and_repeated_calls(case):
+    """A weight view (as the supernet passes it) gives the contiguous weight's results, also on
+    the second call, whose kernels go through the fast launch path."""
+    x, weight, grad_y, stride, padding, groups = _data(case, torch.float32, seed=5)
+    k, cg, ks = weight.shape[0], weight.shape[1], weight.shape[2]
+    ref = _run("auto", x.cuda(), weight.cuda(), grad_y.cuda(), stride, padding, groups, eta=0.2)
+    for _ in range(2):
+        parent = torch.randn(k + 2, cg if cg == 1 else cg + 1, ks + 2, ks + 2).cuda()
+        parent[:k, :cg, 1:1 + ks, 1:1 + ks] = weight.cuda()
+        parent.requires_grad_(True)
+        xx = x.cuda().requires_grad_(True)
+        view = parent[:k, :cg, 1:1 + ks, 1:1 + ks]
+        assert not view.is_contiguous()
+        y = _adder2d(xx, view, stride, padding, groups, 0.2)
+        y.backward(grad_y.cuda())
+        got = (y.detach(), xx.grad, parent.grad[:k, :cg, 1:1 + ks, 1:1 + ks])
+        for a, b in zip(got, ref):
+            assert _rel(a.cpu(), b.cpu()) < 1e-5
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

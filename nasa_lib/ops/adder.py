@@ -14,7 +14,9 @@ with ``g = k // (K/G)`` the filter's group; zero padding contributes ``-|W|``.  
 The weight gradient is a convolution weight-gradient (``sum X * dY``, done by oneDNN / cuDNN)
 minus ``W * sum(dY)``; only the input gradient needs an elementwise pass (the HardTanh), which is
 where the kernels are.  For depthwise layers, whose library weight-gradients are slow, the C and
-Triton kernels compute ``sum (X - W) * dY`` themselves.
+Triton kernels compute ``sum (X - W) * dY`` themselves.  On CUDA the Triton module also fuses the
+``- W * sum(dY)`` term and the rescale into one launch (``weight_grad_rescaled``) and reads
+weight views by their strides: small layers are bound by the host's launch time there.
 
 Implementations, picked by :func:`adder2d` from the input's device and dtype:
 
@@ -159,6 +161,14 @@ def _as(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return (t if t.dtype == dtype else t.to(dtype)).contiguous()
 
 
+def _weight_as(impl, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The weight in the compute dtype; a strided view stays a view for implementations that
+    index it by its strides (the Triton kernels: no copy launch per call), else contiguous."""
+    if getattr(impl, "ACCEPTS_STRIDED_WEIGHT", False):
+        return weight if weight.dtype == dtype else weight.to(dtype)
+    return _as(weight, dtype)
+
+
 def _weight_grad(x, weight, grad_y, stride, padding, groups, impl=None) -> torch.Tensor:
     """sum_{n,p,q} (X_pad - W) * dY = (convolution weight-gradient) - W * sum_{n,p,q} dY.
 
@@ -191,7 +201,7 @@ class _AdderFunction(torch.autograd.Function):
     def forward(ctx, x, weight, stride, padding, groups, eta, backend):
         impl = _module_for(backend)
         cdt = _compute_dtype(x.dtype)
-        y = impl.forward(_as(x, cdt), _as(weight, cdt), stride, padding, groups)
+        y = impl.forward(_as(x, cdt), _weight_as(impl, weight, cdt), stride, padding, groups)
         ctx.save_for_backward(x, weight)
         ctx.conf = (stride, padding, groups, eta, backend)
         return _as(y, x.dtype)
@@ -203,11 +213,15 @@ class _AdderFunction(torch.autograd.Function):
         stride, padding, groups, eta, backend = ctx.conf
         cdt = _compute_dtype(x.dtype)
         impl = _module_for(backend)
-        xc, wc, gy = _as(x, cdt), _as(weight, cdt), _as(grad_y, cdt)
+        xc, wc, gy = _as(x, cdt), _weight_as(impl, weight, cdt), _as(grad_y, cdt)
         gx = gw = None
+        fused = getattr(impl, "weight_grad_rescaled", None)  # the Triton module's, few launches
+        if ctx.needs_input_grad[1] and fused is not None:
+            # first, so that its temporaries are freed before dx is allocated (peak memory)
+            gw = _as(fused(xc, wc, gy, stride, padding, groups, eta), weight.dtype)
         if ctx.needs_input_grad[0]:
             gx = _as(impl.grad_input(xc, wc, gy, stride, padding, groups), x.dtype)
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and fused is None:
             gw = _as(_rescale(_weight_grad(xc, wc, gy, stride, padding, groups, impl), eta),
                      weight.dtype)
         return gx, gw, None, None, None, None, None

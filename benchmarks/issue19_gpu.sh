@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Issue 19's GPU runs on the lent H200 (device tool), one stage per call; outputs under $OUT.
+#   baseline : benchmarks/adder.py --check --supernet (4 spaces, profiled) with the peer, host overhead
+#   final    : the same after the kernel changes
+#   final2   : the final figures: check, kernel-only part times, every shape beside cuDNN and the
+#              peer (built from .scratch/peer_build), search steps in interleaved rounds, host time
+# Triton's cache and the peer's build travel back as $OUT/cache.tgz (unpack into .scratch/).
+set -uo pipefail
+export PYTHONUNBUFFERED=1
+export TRITON_CACHE_DIR=$PWD/.scratch/triton_cache
+mkdir -p "$TRITON_CACHE_DIR" .scratch/peer_build
+stage=${1:-baseline}
+tag=${2:-$stage}
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
+case $stage in
+  baseline|final)
+    python3 benchmarks/adder.py --check --supernet --supernet-spaces OnlyConv,Hybrid-Shift,Hybrid-Adder,Hybrid-All \
+      --supernet-profile --peer .peer/torchshiftadd --peer-build .scratch/peer_build \
+      --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
+    python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" 2>&1 | tee "$OUT/host_$tag.log"
+    ;;
+  final2)
+    python3 benchmarks/adder.py --check --tune --tune-parts-only --supernet-interleaved \
+      --supernet-spaces OnlyConv,Hybrid-Shift,Hybrid-All --peer .peer/torchshiftadd --peer-build .scratch/peer_build \
+      --peer-skip-verbatim --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
+    python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" 2>&1 | tee "$OUT/host_$tag.log"
+    ;;
+  iter)
+    python3 benchmarks/adder.py --check --tune --supernet --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
+    python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" --trace-dir "$OUT" 2>&1 | tee "$OUT/host_$tag.log"
+    ;;
+  *) python3 "$@" ;;
+esac
+[ "$stage" = final2 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
+ls -la "$OUT"
