@@ -91,7 +91,9 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
     evaluator = json.loads((dance / "evaluator_chunk.json").read_text())
     assert set(evaluator["mape_percent"]["test"]) == {"latency_ms", "energy_uj", "area_mm2"}
     co = json.loads((dance / "coexplore_chunk.json").read_text())
-    assert {r["method"] for r in co["runs"]} == {"coexplore", "sequential", "plain+hw"}
+    assert {r["method"] for r in co["runs"]} == {"coexplore", "sequential", "evolutionary", "plain+hw"}
+    evo = next(r for r in co["runs"] if r["method"] == "evolutionary")       # its budget: the tiny profile's
+    assert evo["evolution"]["evaluations"] == params["dance"]["evolution_evaluations"] and "matched" in evo
     assert all(r["edap"] > 0 for r in co["runs"])
     assert "seconds" not in json.dumps(co)          # wall times live in reports/timing, not in metrics
     report = (tiny_run / "reports" / "REPORT.md").read_text()

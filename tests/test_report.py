@@ -244,7 +244,9 @@ def write_stage_outputs(root: Path, dance: bool = True, seeds=SEEDS) -> None:
         _json(t / "dance/coexplore_chunk.json", {"tables_seconds": 1.0, "runs": [
             {"method": r["method"], "lam": r["lam"], "search_seconds": s, "hw_search_seconds": h,
              "total_seconds": s + h}
-            for r, (s, h) in zip(runs, [(10.0, 0.0), (9.0, 3.0), (10.0, 0.0), (9.0, 3.0), (8.0, 3.0)])]})
+            for r, (s, h) in zip(runs, [(10.0, 0.0), (9.0, 3.0), (10.0, 0.0), (9.0, 3.0), (8.0, 3.0)])]
+            + [{"method": "evolutionary", "lam": lam, "search_seconds": 20.0, "hw_search_seconds": 0.0,
+                "total_seconds": 20.0, "evaluations": 50} for lam in (0.5, 2.0)]})
         _json(t / "dance/evaluator_chunk.json", {"train_seconds": 4.0, "epoch_seconds": [1.0] * 4})
 
 
@@ -577,8 +579,10 @@ def test_paper_figures_come_from_the_reference_file(built):
 def test_timing_is_kept_out_of_the_report_and_judged_in_timing_md(built):
     root, _ = built
     timing = (root / "reports/TIMING.md").read_text()
-    # co-exploration 10 s vs sequential 9 + 3 = 12 s at both lambdas: 16.67 % faster
-    assert "**reproduced**" in timing and "| chunk | 0.5 | 10 | 9 | 3 | 12 | 16.67 |" in timing
+    # co-exploration 10 s vs evolutionary co-exploration 20 s (50 pair evaluations): 50 % faster, the verdict;
+    # beside it sequential 9 + 3 = 12 s: 16.67 % faster
+    assert "**reproduced**" in timing and "| chunk | 0.5 | 10 | n/a | 20 | 50 | 50 | 12 | 16.67 |" in timing
+    assert "50 % faster than evolutionary co-exploration (50 pair evaluations)" in timing
     assert "| pretrain/Hybrid-All/seed2 | 3 |" in timing and "| sweep/Hybrid-All/hw1e-06/seed1 | 2 |" in timing
     assert "wall_s" not in (root / "reports/REPORT.md").read_text()
 

@@ -10,6 +10,7 @@ Public API::
     train_evaluator(dataset, design_space, out_dir, hidden=128, depth=3, epochs=40, ...) -> (Evaluator, report)
     HardwareGenerator(arch_dim, cardinalities, hidden=64)
     CoExploreModule(space, layout, epochs, tables=, evaluator=, cost="edap", lam=1.0, fixed_design=None, ...)
+    EvolutionarySearch(tables, score, lam=, ref=, cost=, evaluations=, population=, sample_size=, seed=).run()
     best_design(tables, arch, cost) / joint_optimum(...) / matched_accuracy_comparison(...)
     ASSUMPTIONS: every choice that rests on a recollection of DANCE (or is ours)
 
@@ -23,6 +24,7 @@ from .coexplore import CoExploreModule
 from .costtables import COST_UNITS, COSTS, METRICS, CostTables, cost_value
 from .dataset import DanceDataset, arch_encoding, generate_dataset, sample_architectures
 from .design_space import DesignSpace, Dimension, list_design_spaces, load_design_space, parse_design_space
+from .evolution import EvolutionarySearch, evolutionary_search, pair_fitness
 from .evaluator import DesignEncoder, Evaluator, load_evaluator, mape, save_evaluator, train_evaluator
 from .generator import HardwareGenerator
 
@@ -32,4 +34,4 @@ __all__ = ["ASSUMPTIONS", "assumptions_table", "best_design", "design_sensitivit
            "CostTables", "cost_value", "DanceDataset", "arch_encoding", "generate_dataset", "sample_architectures",
            "DesignSpace", "Dimension", "list_design_spaces", "load_design_space", "parse_design_space",
            "DesignEncoder", "Evaluator", "load_evaluator", "mape", "save_evaluator", "train_evaluator",
-           "HardwareGenerator"]
+           "HardwareGenerator", "EvolutionarySearch", "evolutionary_search", "pair_fitness"]

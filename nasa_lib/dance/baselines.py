@@ -6,6 +6,9 @@
   found, by exhaustive search of the design space (:func:`best_design`).
 * **Plain search + accelerator search**: the training library's own search (its default cost),
   then the same exhaustive accelerator search.
+* **Evolutionary co-exploration** (non-differentiable, the baseline of DANCE's time claim): aging
+  evolution over (network, accelerator) pairs scored by the supernet and the exact cost
+  (:mod:`.evolution`).
 * **Exhaustive joint optimum**, where the space is small enough: every architecture (scored by
   the supernet's inherited weights) with its best accelerator (:func:`joint_optimum`).
 """
@@ -125,16 +128,17 @@ def joint_optimum(tables: CostTables, archs: np.ndarray, accuracies: np.ndarray,
 
 
 def matched_accuracy_comparison(coexplore: list, sequential: list, tolerance_points: float = 0.5,
-                                key: str = "edap") -> list:
-    """For every sequential result, the cheapest co-exploration result whose accuracy is at most
-    ``tolerance_points`` below it (accuracies in %, results as dicts with ``lam``, ``accuracy`` and
-    ``key``).  ``ratio`` < 1 means co-exploration is cheaper at matched accuracy; ``None`` when no
-    co-exploration result is accurate enough."""
+                                key: str = "edap", baseline: str = "sequential") -> list:
+    """For every baseline result (``sequential``), the cheapest co-exploration result whose accuracy
+    is at most ``tolerance_points`` below it (accuracies in %, results as dicts with ``lam``,
+    ``accuracy`` and ``key``).  ``ratio`` < 1 means co-exploration is cheaper at matched accuracy;
+    ``None`` when no co-exploration result is accurate enough.  The baseline's fields are named
+    after ``baseline`` (``sequential_lam``, ``evolutionary_lam``...)."""
     out = []
     for s in sequential:
         ok = [c for c in coexplore if c["accuracy"] >= s["accuracy"] - tolerance_points]
         best = min(ok, key=lambda c: c[key]) if ok else None
-        out.append({"sequential_lam": s["lam"], "sequential_accuracy": s["accuracy"], "sequential": s[key],
+        out.append({f"{baseline}_lam": s["lam"], f"{baseline}_accuracy": s["accuracy"], baseline: s[key],
                     "coexplore_lam": best["lam"] if best else None,
                     "coexplore_accuracy": best["accuracy"] if best else None,
                     "coexplore": best[key] if best else None,

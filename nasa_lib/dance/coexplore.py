@@ -102,6 +102,7 @@ class CoExploreModule(SearchModule):
             self.fixed_design = [int(i) for i in ds.check_points(fixed_design)[0]]
             self.generator = None
         self._reset_stats()
+        self.cost_evaluations = 0     # pairs costed by the architecture steps (the evolutionary baseline's budget)
 
     # ---- the accelerator -------------------------------------------------------------------
     def arch_parameters(self) -> torch.Tensor:
@@ -152,6 +153,7 @@ class CoExploreModule(SearchModule):
         term = log_cost if hp.cost_form == "log" else torch.exp(log_cost)
         self._stats["cost_sum"] += float(torch.exp(log_cost.detach()))
         self._stats["n"] += 1
+        self.cost_evaluations += 1
         return term
 
     def _reset_stats(self) -> None:

@@ -731,49 +731,67 @@ def claim_evaluator(out, ref, rules, b: _Builder):
     return NOT_REPRODUCED, f"largest test error {max(worst):.3g} % (> {rules.evaluator_max_error_percent:g} %)"
 
 
-def more_accurate_at_no_higher_cost(runs: list, key: str = "edap") -> list:
+def more_accurate_at_no_higher_cost(runs: list, key: str = "edap", baseline: str = "sequential") -> list:
     """The other way of DANCE's matched comparison (the metrics' ``matched`` holds the first: for
     each sequential result the cheapest co-exploration result at matched accuracy): for each
-    sequential result, the most accurate co-exploration result whose ``key`` cost is no higher.
-    ``coexplore_lam`` is ``None`` when every co-exploration result costs more."""
+    ``baseline`` result (``sequential`` or ``evolutionary``), the most accurate co-exploration
+    result whose ``key`` cost is no higher.  ``coexplore_lam`` is ``None`` when every
+    co-exploration result costs more."""
     co = [r for r in runs if r["method"] == "coexplore"]
     result = []
-    for s in (r for r in runs if r["method"] == "sequential"):
+    for s in (r for r in runs if r["method"] == baseline):
         ok = [c for c in co if c[key] <= s[key]]
         best = max(ok, key=lambda c: c["accuracy"]) if ok else None
-        result.append({"sequential_lam": s["lam"], "coexplore_lam": best["lam"] if best else None,
+        result.append({f"{baseline}_lam": s["lam"], "coexplore_lam": best["lam"] if best else None,
                        "gain_points": best["accuracy"] - s["accuracy"] if best else None})
     return result
 
 
+BASELINE_NAMES = {"sequential": "sequential", "evolutionary": "evolutionary co-exploration"}
+
+
+def _matched_rows(src: Source) -> list:
+    """(baseline, lambda, JSON path of its matched entry, JSON path of its run) per matched comparison:
+    the sequential ones of the metrics' ``matched``, then the evolutionary ones (kept with each
+    evolutionary run, as ``runs[...].matched``)."""
+    rows = [("sequential", m["sequential_lam"], ["matched", j], None)
+            for j, m in enumerate(src.doc.get("matched", []))]
+    for r in src.doc.get("runs", []):
+        if r.get("method") == "evolutionary" and isinstance(r.get("matched"), dict):
+            run = ["runs", {"method": "evolutionary", "lam": r["lam"]}]
+            rows.append(("evolutionary", r["lam"], run + ["matched"], run))
+    return rows
+
+
 def claim_coexplore_cost(out, ref, rules, b: _Builder):
-    """Matched both ways, per sequential result: co-exploration at matched accuracy and cheaper
-    (the metrics' ``matched``), or at no higher cost and more accurate (computed here from the
-    metrics' ``runs``)."""
+    """Matched both ways, per baseline result (sequential search; evolutionary co-exploration, where
+    it ran): co-exploration at matched accuracy and cheaper (the metrics' ``matched``, and the
+    evolutionary runs' own ``matched``), or at no higher cost and more accurate (computed here from
+    the metrics' ``runs``)."""
     if not out.dance["coexplore"]:
         return NOT_RUN, "the DANCE co-exploration stage did not run"
     outcomes = []
     for name, src in sorted(out.dance["coexplore"].items()):
         name = src.doc.get("run") or name
         runs = src.doc.get("runs", [])
-        for j, m in enumerate(src.doc.get("matched", [])):
+        for base, lam, mpath, _run in _matched_rows(src):
+            m = resolve(src.doc, mpath)
             key = m["key"]
-            g = f"{name}, sequential lambda {m['sequential_lam']:g}"
+            g = f"{name}, {BASELINE_NAMES[base]} lambda {lam:g}"
             unit = COST_UNITS.get(key, "")
-            acc_s = b.read(g, "sequential accuracy", src, ["matched", j, "sequential_accuracy"], "%")
-            cost_s = b.read(g, f"sequential {key.upper()}", src, ["matched", j, "sequential"], unit)
+            acc_s = b.read(g, f"{BASELINE_NAMES[base]} accuracy", src, mpath + [f"{base}_accuracy"], "%")
+            cost_s = b.read(g, f"{BASELINE_NAMES[base]} {key.upper()}", src, mpath + [base], unit)
             ways = []
             if m.get("coexplore") is not None:
-                b.read(g, "co-exploration at matched accuracy: accuracy", src, ["matched", j, "coexplore_accuracy"],
-                       "%")
-                cost_c = b.read(g, f"{key.upper()}", src, ["matched", j, "coexplore"], unit)
+                b.read(g, "co-exploration at matched accuracy: accuracy", src, mpath + ["coexplore_accuracy"], "%")
+                cost_c = b.read(g, f"{key.upper()}", src, mpath + ["coexplore"], unit)
                 red = b.value(b.derive(g, f"{key.upper()} reduction", "reduction_percent", [cost_c, cost_s], "%"))
                 ways.append(("cheaper", red >= rules.min_reduction_percent,
                              f"{red:.3g} % cheaper at matched accuracy"))
             else:
                 ways.append(("cheaper", False, "no co-exploration result at matched accuracy"))
-            other = next((o for o in more_accurate_at_no_higher_cost(runs, key)
-                          if o["sequential_lam"] == m["sequential_lam"]), None)
+            other = next((o for o in more_accurate_at_no_higher_cost(runs, key, base) if o[f"{base}_lam"] == lam),
+                         None)
             if other is not None and other["coexplore_lam"] is not None:
                 a_c = b.read(g, f"co-exploration at no higher {key.upper()}: accuracy", src,
                              ["runs", {"method": "coexplore", "lam": other["coexplore_lam"]}, "accuracy"], "%")
@@ -802,7 +820,8 @@ def claim_coexplore_time(out, ref, rules, b):
     if not out.dance["coexplore"]:
         return NOT_RUN, "the DANCE co-exploration stage did not run"
     return IN_TIMING, ("wall times differ from run to run, so they are kept out of this file (which "
-                       "regenerates byte for byte): TIMING.md gives the times and this claim's verdict")
+                       "regenerates byte for byte): TIMING.md gives the times and this claim's verdict, against "
+                       "the evolutionary (non-differentiable) co-exploration at its budget of pair evaluations")
 
 
 EVALUATORS = {

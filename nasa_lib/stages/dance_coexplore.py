@@ -1,7 +1,10 @@
 """Stage ``dance_coexplore@<run>``: DANCE's co-exploration of network and accelerator at every
 lambda, beside its baselines -- the sequential search (fixed reference accelerator, then the
-exhaustive best accelerator), the plain search (the ``search`` stage's network of the same space,
-read back, then the best accelerator) and, where the space is small enough, the exhaustive joint
+exhaustive best accelerator), the evolutionary co-exploration (non-differentiable: aging evolution
+over (network, accelerator) pairs scored by the supernet and the exact cost, with as many pair
+evaluations as co-exploration costs pairs unless ``dance.evolution_evaluations`` says otherwise),
+the plain search (the ``search`` stage's network of the same space, read back, then the best
+accelerator) and, where the space is small enough, the exhaustive joint
 optimum.  Every network found is retrained for its accuracy."""
 from __future__ import annotations
 
@@ -86,8 +89,10 @@ def run(p: StageParams, run: str) -> dict:
     """Co-exploration and the baselines at every lambda; returns the results with their timing."""
     import pytorch_lightning as pl
 
-    from ..dance import (CoExploreModule, CostTables, best_design, enumerate_architectures, joint_optimum,
-                         load_evaluator, matched_accuracy_comparison, supernet_accuracy)
+    import torch
+
+    from ..dance import (CoExploreModule, CostTables, EvolutionarySearch, best_design, enumerate_architectures,
+                         joint_optimum, load_evaluator, matched_accuracy_comparison, supernet_accuracy)
     from ..dance.baselines import space_size
     from ..dance.dataset import check_same_problem
     setup_run(p)
@@ -106,11 +111,21 @@ def run(p: StageParams, run: str) -> dict:
     cost, ds = d.cost, tables.ds
     root = Path(p.common.checkpoint_root) / "dance_coexplore" / run
     runs, timing = [], {"tables_seconds": tables.build_seconds, "runs": []}
+    from ..space import Supernet
+    net = Supernet(space, layout, p.network.adder_free_ends, shift_mode=p.network.shift_mode,
+                   weight_sharing=p.network.weight_sharing)
+    net.load_state_dict(state)
+    val_batches = list(dm.val_dataloader())      # the supernet's scorer: the joint optimum's and the evolution's
 
-    def record(method, lam, history, wall, pair, hw_seconds=0.0):
+    def score(archs):
+        with torch.no_grad():
+            return supernet_accuracy(net, tables.candidates, archs, val_batches)
+
+    def record(method, lam, history, wall, pair, hw_seconds=0.0, supernet_val_acc=None):
         entry = {"method": method, "lam": lam, "arch": pair["arch"], "design": pair["design"],
                  "exact": pair["exact"], "cost": cost, "cost_value": pair["cost_value"],
-                 "edap": pair["exact"]["edap"], "supernet_val_acc": history[-1].get("val_acc"),
+                 "edap": pair["exact"]["edap"],
+                 "supernet_val_acc": history[-1].get("val_acc") if supernet_val_acc is None else supernet_val_acc,
                  "history": without_timing(history)}
         runs.append(entry)
         timing["runs"].append({"method": method, "lam": lam, "search_seconds": wall, "hw_search_seconds": hw_seconds,
@@ -126,6 +141,8 @@ def run(p: StageParams, run: str) -> dict:
         co = CoExploreModule(space, layout.to_dict(), p.search.epochs, **common)
         wall = _fit_search(co, state, dm, p, root / f"co_{lam}")
         record("coexplore", lam, co.history, wall, co.derived_pair())
+        runs[-1]["cost_evaluations"] = co.cost_evaluations       # pairs its architecture steps costed
+        timing["runs"][-1]["cost_evaluations"] = co.cost_evaluations
         # diagnostic: how far the generated accelerator is from the best one for the same network
         best = best_design(tables, co.derived_arch(), cost)
         timing["runs"][-1]["best_design_seconds"] = best.pop("seconds")    # wall time: timing, not metrics
@@ -136,6 +153,20 @@ def run(p: StageParams, run: str) -> dict:
         wall = _fit_search(seq, state, dm, p, root / f"seq_{lam}")
         pair = best_design(tables, seq.derived_arch(), cost)
         record("sequential", lam, seq.history, wall, pair, pair["seconds"])
+        # non-differentiable co-exploration: aging evolution over pairs, same lambda, cost form and reference
+        budget = d.evolution_evaluations or co.cost_evaluations
+        evo = EvolutionarySearch(tables, score, lam=lam, ref=float(torch.exp(co.log_ref)), cost=cost,
+                                 cost_form=d.cost_form, evaluations=budget, population=d.evolution_population,
+                                 sample_size=d.evolution_sample, seed=p.common.seed)
+        pair = evo.run()
+        record("evolutionary", lam, evo.trace(), pair.pop("seconds"), pair, supernet_val_acc=pair["accuracy"])
+        runs[-1]["evolution"] = {
+            "evaluations": pair["evaluations"], "budget": "dance.evolution_evaluations" if d.evolution_evaluations
+            else "co-exploration's cost evaluations at this lambda", "population": d.evolution_population,
+            "sample_size": d.evolution_sample, "seed": p.common.seed, "fitness": pair["fitness"],
+            "found_at_evaluation": pair["found_at_evaluation"], "distinct_archs_scored": pair["distinct_archs_scored"],
+            "distinct_pairs": pair["distinct_pairs"]}
+        timing["runs"][-1]["evaluations"] = pair["evaluations"]
     # the plain search is the search stage's: the same supernet, data, seed and search settings
     # (on one CPU process it finds the very network a search here would), so it is not run again
     pair = best_design(tables, plain_search["arch"], cost)
@@ -157,13 +188,9 @@ def run(p: StageParams, run: str) -> dict:
 
     n_archs = space_size(tables.candidates)
     if 0 < n_archs <= d.joint_max_archs:
-        from ..space import Supernet
-        net = Supernet(space, layout, p.network.adder_free_ends, shift_mode=p.network.shift_mode,
-                       weight_sharing=p.network.weight_sharing)
-        net.load_state_dict(state)
         t0 = time.perf_counter()
         archs = enumerate_architectures(tables.candidates, d.joint_max_archs)
-        acc = supernet_accuracy(net, tables.candidates, archs, dm.val_dataloader())
+        acc = score(archs)
         joint = joint_optimum(tables, archs, acc, cost)
         timing["joint_seconds"] = time.perf_counter() - t0
     else:
@@ -172,6 +199,11 @@ def run(p: StageParams, run: str) -> dict:
 
     co_pts = [r for r in runs if r["method"] == "coexplore"]
     seq_pts = [r for r in runs if r["method"] == "sequential"]
+    evo_pts = [r for r in runs if r["method"] == "evolutionary"]
+    # co-exploration against the evolutionary baseline at matched accuracy, kept with each evolutionary run
+    matched_evo = matched_accuracy_comparison(co_pts, evo_pts, d.matched_tolerance, "edap", baseline="evolutionary")
+    for r, m in zip(evo_pts, matched_evo):
+        r["matched"] = m | {"tolerance_points": d.matched_tolerance}
     results = DanceCoexploreResults(
         run=run, space=space, design_space=ds.describe(), cost=cost, lambdas=d.lambdas,
         evaluator_mape_percent=ev_report.get("mape_percent", {}).get("test"), runs=runs, joint=joint,
@@ -180,7 +212,7 @@ def run(p: StageParams, run: str) -> dict:
     results.write(paths.dance_results(run))
     results.metrics().write(paths.dance_metrics("coexplore", run))
     write_json(timing_path(paths.dance_metrics("coexplore", run)), timing)
-    return results.to_dict() | {"timing": timing}
+    return results.to_dict() | {"timing": timing, "matched_evolutionary": matched_evo}
 
 
 def one_time_costs(run: str) -> dict:

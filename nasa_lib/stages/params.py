@@ -382,10 +382,17 @@ class DanceParams:
     retrain_epochs: int = rule(Number(int, 0))
     joint_max_archs: int = rule(Number(int, 0))
     matched_tolerance: float = rule(Number(float, 0))
+    evolution_evaluations: int | None = rule(Number(int, 1, nullable=True),
+                                             "pairs the evolutionary baseline evaluates; null: as many as "
+                                             "co-exploration costs at the same lambda")
+    evolution_population: int = rule(Number(int, 1))
+    evolution_sample: int = rule(Number(int, 1))
 
     def check(self):
         if self.dataset_val_fraction + self.dataset_test_fraction >= 1:
             raise ParamsError("dance.dataset_val_fraction + dance.dataset_test_fraction must be < 1")
+        if self.evolution_sample > self.evolution_population:
+            raise ParamsError("dance.evolution_sample must be <= dance.evolution_population")
 
 
 @dataclass(frozen=True)
