@@ -88,7 +88,7 @@ def _set(path: str, value):
     ("dance_runs.chunk.pretrain_run", "Nope", "dance_runs.chunk.pretrain_run='Nope' is not valid; valid values: OnlyConv"),
     ("hw_mapping.objective", "area", "hw_mapping.objective='area' is not valid; valid values: edp, energy, latency"),
     ("hw_mapping.chunk_accelerator", "tpu", "hw_mapping.chunk_accelerator='tpu' is not valid; valid values: "
-                                            "eyeriss_like, nasa_chunk, or a path"),
+                                            "eyeriss_like, nasa_chunk, nasa_chunk_8bit, or a path"),
     ("baselines", ["all-conv", "all-mult"], "baselines[1]='all-mult' is not valid; valid values: all-conv, all-shift"),
     ("search.cost_band_lo", 1.0, "search.cost_band_lo and search.cost_band_hi must both be numbers or both null"),
     ("pretrain.mult_epochs", 25, "pretrain.mult_epochs + pretrain.adder_epochs must be <= pretrain.epochs=36"),

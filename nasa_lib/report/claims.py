@@ -677,7 +677,34 @@ def judge_hw_claim(out: PipelineOutputs, claim_id: str, rules: VerdictRules | No
         verdict, reason, red, against = _automapper_ablation(out, rules, b, setting, scale, prefix)
     else:
         (verdict, reason, red), against = _edp_ablation(out, rules, b, mode, what, setting, scale, prefix), what
+        split = chunking_split(out, setting, scale) if claim_id == "chunking_vs_multiplier_only" else None
+        if split is not None:
+            reason += (f"; of that gain (100 ln of the EDP ratio, geometric mean over {split['networks']} networks), "
+                       f"chunking gives {split['chunking_percent']:.0f} % (dedicated shift / adder chunks at 8 bits, "
+                       f"mode chunk_8bit) and narrower words {split['words_percent']:.0f} % (those chunks at 6 bits)")
     return HwJudgement(claim_id, setting, scale, verdict, reason, red, against if red is not None else None)
+
+
+def chunking_split(out: PipelineOutputs, setting: str = REALISTIC, scale: str = EMBEDDED) -> dict | None:
+    """Claim 6's gain split in two: multiplier-only -> chunk-based with 8-bit shift and adder chunks
+    (``chunk_8bit``: chunking) -> chunk-based at 6 bits (``auto``: narrower words).  Means of the
+    per-network 100 ln(EDP ratio) over the networks with shift or adder layers mapped in all three
+    modes; shares of the whole gain in %.  None when there are no such networks (or no gain)."""
+    nets = _distinct_networks(out, ("multiplier_only", "chunk_8bit"), setting, scale)
+    chunking, words = [], []
+    for n, seeds in nets.items():
+        for k in seeds:
+            edp = {m: out.hw_row(n, k, m, setting=setting, scale=scale)["edp_uj_ms"]
+                   for m in ("multiplier_only", "chunk_8bit", "auto")}
+            chunking.append(100.0 * math.log(edp["multiplier_only"] / edp["chunk_8bit"]))
+            words.append(100.0 * math.log(edp["chunk_8bit"] / edp["auto"]))
+    if not chunking:
+        return None
+    c, w = sum(chunking) / len(chunking), sum(words) / len(words)
+    if not c + w > 0:
+        return None
+    return {"networks": len(chunking), "chunking_log": c, "words_log": w,
+            "chunking_percent": 100.0 * c / (c + w), "words_percent": 100.0 * w / (c + w)}
 
 
 def _hw_claim(claim_id: str):

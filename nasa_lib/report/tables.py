@@ -18,7 +18,8 @@ MODE_LABELS = {"auto": "auto-mapper (chunk-based)",
                "fixed_RS": "fixed dataflow RS (chunk-based)", "fixed_IS": "fixed dataflow IS (chunk-based)",
                "fixed_WS": "fixed dataflow WS (chunk-based)", "fixed_OS": "fixed dataflow OS (chunk-based)",
                "flops_proportional": "FLOPs-proportional PE split, NASA-F's rule (chunk-based)",
-               "multiplier_only": "multiplier-only (Eyeriss-like)"}
+               "multiplier_only": "multiplier-only (Eyeriss-like)",
+               "chunk_8bit": "chunk-based, 8-bit shift / adder chunks"}
 LEVELS = ("dram", "gb", "noc", "rf", "compute", "static")
 LEVEL_LABELS = {"dram": "DRAM", "gb": "global buffer", "noc": "NoC", "rf": "register files", "compute": "compute",
                 "static": "static (leakage)"}

@@ -21,7 +21,8 @@ from . import paths
 from .params import PARAMS_FILE, StageParams, stage_params
 
 STAGE_PARAMS = ("hw_mapping", "runs", "baselines", "seeds")
-MODES = ("auto", "fixed_RS", "fixed_IS", "fixed_WS", "fixed_OS", "flops_proportional", "multiplier_only")
+MODES = ("auto", "fixed_RS", "fixed_IS", "fixed_WS", "fixed_OS", "flops_proportional", "multiplier_only",
+         "chunk_8bit")
 PAPER_BASELINES = ("all-conv", "all-shift", "all-adder", "shift-adder")
 
 
@@ -74,6 +75,8 @@ def paper_networks() -> dict:
 def _mode_kwargs(hw, mode: str) -> tuple:
     if mode == "multiplier_only":
         return hw.baseline_accelerator, {"dataflow": "auto", "pe_split": "search"}
+    if mode == "chunk_8bit":       # claim 6's split: chunking without the narrower words
+        return hw.wide_chunk_accelerator, {"dataflow": "auto", "pe_split": "search"}
     if mode == "flops_proportional":
         return hw.chunk_accelerator, {"dataflow": "auto", "pe_split": "flops_proportional"}
     if mode.startswith("fixed_"):

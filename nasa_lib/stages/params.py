@@ -341,6 +341,8 @@ class RandomParams:
 class HwMappingParams:
     chunk_accelerator: str = rule(Shipped("nasa_lib.hw.accelerator:list_accelerators"))
     baseline_accelerator: str = rule(Shipped("nasa_lib.hw.accelerator:list_accelerators"))
+    wide_chunk_accelerator: str = rule(Shipped("nasa_lib.hw.accelerator:list_accelerators"),
+                                       "the chunk accelerator at 8 bits throughout (claim 6's split)")
     objective: str = rule(Choice("nasa_lib.hw.mapper:OBJECTIVES"))
     # the cost model's switches (nasa_lib/hw/options.py says what each does and why its default)
     dram_bandwidth_limit: bool = rule(Flag())
