@@ -291,6 +291,24 @@ def _dw_depthwise_kernel(x_ptr, w_ptr, gy_ptr, part_ptr, N, C, H, W, K, P, Q, mu
     tl.store(part_ptr + (chunk * K + k) * (R * S) + taps, out, mask=tap_ok)
 
 
+@triton.jit
+def _combined_block(part_ptr, w_ptr, gb_ptr, offs, m, NUMEL, CHUNKS, J, R, S, w_sk, w_sc, w_sr,
+                    HAS_GB: tl.constexpr, BLOCK: tl.constexpr):
+    """sum over chunks of the partial weight gradients at ``offs`` [- w * gb[k]] (w read by its strides)."""
+    v = tl.zeros((BLOCK,), dtype=tl.float32)
+    for ch in range(0, CHUNKS):
+        v += tl.load(part_ptr + ch * NUMEL + offs, mask=m, other=0.0)
+    if HAS_GB:
+        k = offs // J
+        j = offs - k * J
+        c = j // (R * S)
+        rs = j - c * (R * S)
+        r = rs // S
+        wv = tl.load(w_ptr + k * w_sk + c * w_sc + r * w_sr + (rs - r * S), mask=m, other=0.0)
+        v -= wv * tl.load(gb_ptr + k, mask=m, other=0.0)
+    return v
+
+
 @triton.jit(do_not_specialize=["NUMEL", "CHUNKS", "J", "Cg", "R", "S", "w_sk", "w_sc", "w_sr"])
 def _dw_finish_kernel(part_ptr, w_ptr, gb_ptr, out_ptr, NUMEL, CHUNKS, J, Cg, R, S, w_sk, w_sc, w_sr,
                       scale, HAS_GB: tl.constexpr, RESCALE: tl.constexpr, BLOCK: tl.constexpr):
@@ -302,15 +320,7 @@ def _dw_finish_kernel(part_ptr, w_ptr, gb_ptr, out_ptr, NUMEL, CHUNKS, J, Cg, R,
     for i0 in range(0, NUMEL, BLOCK):
         offs = i0 + tl.arange(0, BLOCK)
         m = offs < NUMEL
-        v = tl.zeros((BLOCK,), dtype=tl.float32)
-        for ch in range(0, CHUNKS):
-            v += tl.load(part_ptr + ch * NUMEL + offs, mask=m, other=0.0)
-        if HAS_GB:
-            k = offs // J
-            j = offs % J
-            r = (j // S) % R
-            wv = tl.load(w_ptr + k * w_sk + (j // (R * S)) * w_sc + r * w_sr + j % S, mask=m, other=0.0)
-            v -= wv * tl.load(gb_ptr + k, mask=m, other=0.0)
+        v = _combined_block(part_ptr, w_ptr, gb_ptr, offs, m, NUMEL, CHUNKS, J, R, S, w_sk, w_sc, w_sr, HAS_GB, BLOCK)
         tl.store(out_ptr + offs, v, mask=m)
         ss += v * v
     if RESCALE:
@@ -330,17 +340,7 @@ def _dw_combine_kernel(part_ptr, w_ptr, gb_ptr, out_ptr, ss_ptr, NUMEL, CHUNKS, 
     pid = tl.program_id(0)
     offs = pid * BLOCK + tl.arange(0, BLOCK)
     m = offs < NUMEL
-    v = tl.zeros((BLOCK,), dtype=tl.float32)
-    for ch in range(0, CHUNKS):
-        v += tl.load(part_ptr + ch * NUMEL + offs, mask=m, other=0.0)
-    if HAS_GB:
-        k = offs // J
-        j = offs - k * J
-        c = j // (R * S)
-        rs = j - c * (R * S)
-        r = rs // S
-        wv = tl.load(w_ptr + k * w_sk + c * w_sc + r * w_sr + (rs - r * S), mask=m, other=0.0)
-        v -= wv * tl.load(gb_ptr + k, mask=m, other=0.0)
+    v = _combined_block(part_ptr, w_ptr, gb_ptr, offs, m, NUMEL, CHUNKS, J, R, S, w_sk, w_sc, w_sr, HAS_GB, BLOCK)
     tl.store(out_ptr + offs, v, mask=m)
     tl.store(ss_ptr + pid, tl.sum(v * v, axis=0))
 

@@ -53,10 +53,9 @@ def settings(p: StageParams) -> dict:
 
 def reference_arch() -> list[str]:
     """The NASA-F reference network's blocks as op names of the FBNet space (e.g. ``shift_k5_e3``)."""
-    from ..hw.reference import nasaf_blocks
+    from ..hw.reference import OP_OF, nasaf_blocks
     from ..opkinds import op_kind
-    kinds = {"conv": "mult", "shift": "shift", "adder": "adder"}
-    return [f"{op_kind(kinds[b['op_type']]).prefix}k{b['kernel']}_e{b['expansion']}" for b in nasaf_blocks()]
+    return [f"{op_kind(OP_OF[b['op_type']]).prefix}k{b['kernel']}_e{b['expansion']}" for b in nasaf_blocks()]
 
 
 def paper_networks() -> dict:
@@ -96,17 +95,19 @@ def _row(r, **fields) -> dict:
 
 def _summary(r) -> dict:
     """One NetworkResult as the NASA-F comparison shows it."""
+    from ..hw.reference import OP_OF
     total = r.energy_uj
-    by_op = {"conv": 0.0, "shift": 0.0, "adder": 0.0}
-    names = {"mult": "conv", "shift": "shift", "adder": "adder"}
+    names = {op: kind for kind, op in OP_OF.items()}     # layer op -> NASA-F's op type
+    by_op = dict.fromkeys(OP_OF, 0.0)
     for layer in r.layers:
         if layer["op"] in names:
             by_op[names[layer["op"]]] += layer["energy_pj"] * 1e-6
+    ms_per_cycle = r.latency_ms / r.latency_cycles
     return {"energy_uj": total, "latency_ms": r.latency_ms, "edp_mj_ms": r.edp_uj_ms * 1e-3,
             "pe_split": dict(r.pe_split), "energy_breakdown_uj": dict(r.energy_breakdown_uj),
             "energy_share_percent": {k: 100.0 * v / total for k, v in r.energy_breakdown_uj.items()},
             "energy_by_op_uj": by_op,
-            "latency_by_chunk_ms": {c: v / 250e3 for c, v in r.chunk_latency_cycles.items()},
+            "latency_by_chunk_ms": {c: v * ms_per_cycle for c, v in r.chunk_latency_cycles.items()},
             "single_image_latency_ms": r.single_image_latency_ms, "options": r.options}
 
 
