@@ -12,6 +12,7 @@ VENV        ?= .venv
 VENV_FLAGS  ?=
 TORCH_SPEC  ?= torch==2.13.0+cpu
 LOCK        ?= requirements/cpu.lock.txt
+JOBS        ?= 2
 PY          := $(VENV)/bin/python
 PIP         := $(PY) -m pip
 STAMP       := $(VENV)/.installed
@@ -24,7 +25,7 @@ LOCK_VENV   ?= .venv-lock
 PIP_TOOLS   ?= pip-tools==7.6.2
 LOCK_FLAGS  ?=
 
-.PHONY: setup lock repro test lab clean-reports
+.PHONY: setup lock repro check-results test lab clean-reports
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -48,14 +49,22 @@ lock:
 	    --strip-extras --extra pipeline --extra dev --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) \
 	    --output-file $(LOCK) pyproject.toml requirements/cpu.in
 
-## Set up, then run the whole DVC pipeline on the embedded default profile (params.yaml).
+## Set up, then run the whole DVC pipeline on the embedded default profile (params.yaml), JOBS stages
+## at a time (nasa_lib/stages/repro.py: dvc repro's plan, status checks and dvc.lock, several
+## commands at once; `dvc repro` gives the same bytes, one stage at a time).
 ## The bundled MNIST-5k is materialised byte for byte first (data.dvc pins those bytes), then
 ## params.yaml's data set is checked against its pinned checksums before DVC touches anything:
 ## dvc repro would otherwise re-save data.dvc from changed data before any stage runs.
 repro: setup
 	test -e data/mnist5k || $(PY) -m nasa_lib.data.materialize --dataset mnist5k --out data/mnist5k
 	$(PY) -m nasa_lib.stages.data --check
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nasa_lib.stages.repro --jobs $(JOBS)
+
+## Fail, in one line naming the stage and what to run, when the committed results (dvc.lock and
+## reports/) are not those of the working tree: a dependency, parameter or command differs from what
+## dvc.lock recorded (nasa_lib/stages/stale.py: dvc status, seconds; nothing is rerun).  CI runs it first.
+check-results: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nasa_lib.stages.stale
 
 ## Set up, then run the test suite (CPU, offline; GPU tests skip without a GPU).
 test: setup

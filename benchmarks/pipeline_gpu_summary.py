@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# NASA's CIFAR-10 recipe (PAPERS.md section 3): epochs, and training images one epoch consumes
+# NASA's CIFAR-10 recipe (SOURCES.md [NASA-code] search.sh, train.sh): epochs, and training images one epoch consumes
 # (search: the weight half and the architecture half of the 45,000 training images).
 RECIPE = {"pretrain": (120, 45_000), "search": (90, 45_000), "retrain": (650, 50_000)}
 RUNS = {

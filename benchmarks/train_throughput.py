@@ -29,7 +29,7 @@ from nasa_lib.data import build_datamodule, make_synthetic_cifar
 from nasa_lib.nas import PGPPretrainModule, RetrainModule, SearchModule, build_trainer
 from nasa_lib.space import FBNetLayout, Supernet
 
-# NASA's recipe on CIFAR-10 (PAPERS.md section 3): epochs and images per epoch
+# NASA's recipe on CIFAR-10 (SOURCES.md [NASA-code] search.sh, train.sh): epochs and images per epoch
 RECIPE = {"pretrain": {"epochs": 120, "images": 50_000},
           "search": {"epochs": 90, "images": 50_000},    # weight half + architecture half per epoch
           "retrain": {"epochs": 650, "images": 50_000}}

@@ -19,8 +19,8 @@ from types import MappingProxyType
 
 from .layerspec import OP_TYPES
 
-# Progressive pretraining's kind phases, in the order it trains them (PAPERS.md section 3); its
-# final "mixed" phase trains every kind and so is no kind's phase.
+# Progressive pretraining's kind phases, in the order it trains them (SOURCES.md [NASA-code]
+# search.py); its final "mixed" phase trains every kind and so is no kind's phase.
 PGP_PHASES = ("mult", "adder")
 
 
@@ -75,10 +75,11 @@ def _table(*kinds: OpKind):
 
 
 # The table, in the suite's display order (mult first, skip last).  Colours are the Okabe-Ito
-# palette (distinct under the common colour-vision deficiencies; skip is its neutral grey); black
-# is left for searched (hybrid) networks, which are of no one kind.  Bits are NASA's quantised
-# retraining (PAPERS.md section 2); discounts are the NASA code's (a shift layer costs 1/8 and an
-# adder layer 1/5 of the multiplication layer of the same shape, PAPERS.md section 3).
+# palette (distinct under the common colour-vision deficiencies; skip is its neutral grey); black is
+# left for searched (hybrid) networks, which are of no one kind.  Bits are NASA's quantised
+# retraining (SOURCES.md [NASA-code] operations.py); discounts are the NASA code's (a shift layer
+# costs 1/8 and an adder layer 1/5 of the multiplication layer of the same shape,
+# SOURCES.md [NASA-code] operations_ws.py).
 OP_KINDS = _table(
     OpKind("mult", prefix="", mbconv=True, layer_ops=("mult",), bits=8, flops_discount=1.0,
            pgp_phase="mult", mult_free=False, has_conv_twin=False,

@@ -84,7 +84,7 @@ def test_malformed_eyeriss_space_names_the_field(old, new, expected):
      "reference_design.pe_split must be one of the dimension's values"),
     ("base_accelerator: nasa_chunk", "base_accelerator: eyeriss_like",
      "base_accelerator must be an accelerator with several chunks (chunk template), got 'eyeriss_like'"),
-    ("    source: \"NASA-F: RS, IS, WS and OS per chunk (PAPERS.md section 4)\"\n  dataflow_adder",
+    ("    source: \"NASA-F: RS, IS, WS and OS per chunk (SOURCES.md [NASA-F] chip_predictor.py)\"\n  dataflow_adder",
      "    source: \"\"\n  dataflow_adder", "dimensions.dataflow_shift.source must be a non-empty string"),
 ])
 def test_malformed_chunk_space_names_the_field(old, new, expected):

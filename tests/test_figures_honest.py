@@ -114,33 +114,6 @@ def same_colour(a, b) -> bool:
 
 
 # ---- accuracy axes ------------------------------------------------------------------------------
-def test_pretrain_axis_of_an_untrained_supernet_includes_chance(tmp_path):
-    fig = F.plot_pretrain(untrained_rows(), tmp_path / "p.png", "t", num_classes=10)
-    acc = fig.axes[0]
-    assert_shows_chance(acc, 10.0)
-    # the whole 0-100 % range, not 8-11 %: an untrained supernet's line lies flat on chance
-    assert acc.get_ylim()[0] <= 0 and acc.get_ylim()[1] >= 100
-    assert (tmp_path / "p.png").stat().st_size > 0
-
-
-def test_pretrain_without_num_classes_spans_0_to_100_and_says_chance_is_not_marked(tmp_path):
-    fig = F.plot_pretrain(untrained_rows(), tmp_path / "p.png", title="as the notebook calls it")
-    acc = fig.axes[0]
-    assert not chance_lines(acc)
-    assert acc.get_ylim()[0] <= 0 and acc.get_ylim()[1] >= 100
-    assert "chance not marked" in acc.get_ylabel()
-
-
-def test_retrain_accuracy_axis_includes_chance(tmp_path):
-    hist = [{"epoch": e, "train_loss": 1 / (e + 1), "train_acc": 0.9 + 0.01 * e, "val_acc": 0.88 + 0.01 * e}
-            for e in range(4)]
-    fig = F.plot_retrain(hist, tmp_path / "r.png", "t", num_classes=100)
-    assert_shows_chance(fig.axes[1], 1.0)
-    fig = F.plot_retrain(hist, tmp_path / "r.png", "t")
-    assert not chance_lines(fig.axes[1]) and fig.axes[1].get_ylim()[0] <= 0
-    assert "chance not marked" in fig.axes[1].get_ylabel()
-
-
 @pytest.mark.parametrize("draw", ["stage", "report"])
 def test_pareto_zooms_only_far_above_chance_and_says_so(tmp_path, draw):
     def axes_for(acc):
@@ -244,38 +217,31 @@ def phase_patches(ax):
 
 
 @pytest.mark.parametrize("rows", [new_rows(), untrained_rows(("mult",) * 4 + ("mixed",) * 4)], ids=["new", "old"])
-def test_no_shading_or_legend_for_a_phase_that_did_not_run(tmp_path, rows):
-    fig = F.plot_pretrain(rows, tmp_path / "p.png", "t", num_classes=10)
+def test_no_shading_or_legend_for_a_phase_that_did_not_run(rows):
+    _, ax = plt.subplots()
+    phases = F.shade_phases(ax, rows)
     adder = mcolors.to_rgba(F.PHASE_COLORS["adder"])
-    for ax in fig.axes[:2]:
-        patches = phase_patches(ax)
-        assert {p.get_gid() for p in patches} == {"phase:mult", "phase:mixed"}
-        assert len(patches) == len(rows)
-        assert not any(p.get_facecolor() == adder for p in ax.patches)
-    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    patches = phase_patches(ax)
+    assert {p.get_gid() for p in patches} == {"phase:mult", "phase:mixed"}
+    assert len(patches) == len(rows)
+    assert not any(p.get_facecolor() == adder for p in ax.patches)
+    legend = F.phase_legend(phases)[1]
     assert "PGP phase: mult" in legend and "PGP phase: mixed" in legend
     assert not any("adder" in t for t in legend)
 
 
-def test_full_width_share_is_hatched_for_old_and_new_rows(tmp_path):
+def test_full_width_share_is_hatched_for_old_and_new_rows():
     assert F.full_width_share({"full_width_fraction": 0.25, "full_width": True}) == 0.25
     assert F.full_width_share({"full_width": True}) == 1.0 and F.full_width_share({"full_width": False}) == 0.0
     assert F.full_width_share({}) is None
-    fig = F.plot_pretrain(new_rows(), tmp_path / "p.png", "t")
-    hatched = sorted((p for p in fig.axes[0].patches if p.get_gid() == "full_width"), key=lambda p: p.get_x())
+    _, ax = plt.subplots()
+    F.shade_phases(ax, new_rows())
+    hatched = sorted((p for p in ax.patches if p.get_gid() == "full_width"), key=lambda p: p.get_x())
     # epochs 1-8 at shares 1, 0.25, 0, 0, 1, 0.25, 0, 0: a hatch from each epoch's start, as wide as its share
     assert [(p.get_x(), p.get_width()) for p in hatched] == [(0.5, 1.0), (1.5, 0.25), (4.5, 1.0), (5.5, 0.25)]
 
 
-def test_pretrain_draws_the_spread_over_paths_and_the_widest_path_when_rows_carry_them(tmp_path):
-    fig = F.plot_pretrain(new_rows(), tmp_path / "p.png", "t", num_classes=10)
-    acc = fig.axes[0]
-    assert any(c.get_gid() == "paths_band" for c in acc.collections)
-    widest = [ln for ln in acc.get_lines() if ln.get_gid() == "widest"]
-    assert len(widest) == 1 and widest[0].get_ydata()[0] == pytest.approx(32.0)
-    fig = F.plot_pretrain(untrained_rows(), tmp_path / "p.png", "t", num_classes=10)
-    assert not any(c.get_gid() == "paths_band" for c in fig.axes[0].collections)
-    assert not any(ln.get_gid() == "widest" for ln in fig.axes[0].get_lines())
+def test_pretrain_draws_the_spread_over_paths_and_the_widest_path_when_rows_carry_them():
     report = RF.fig_pretrain_accuracy(outputs()).axes[0]
     assert any(c.get_gid() == "paths_band:A" for c in report.collections)
     assert any(ln.get_gid() == "widest:A" for ln in report.get_lines())

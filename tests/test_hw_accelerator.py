@@ -16,7 +16,7 @@ def test_shipped_accelerators_load_with_paper_facts():
     assert [(c.name, c.pe_type, c.bits) for c in nasa.chunks] == [
         ("conv", "mult", 8), ("shift", "shift", 6), ("adder", "adder", 6)]
     assert (nasa.rf_ifmap_entries, nasa.rf_weight_entries) == (48, 112)
-    # PAPERS.md section 4 unit energies (pJ) and the Eyeriss 16-bit access costs
+    # NASA-F unit energies (pJ) and the Eyeriss 16-bit access costs (SOURCES.md [NASA-F], [Eyeriss])
     assert nasa.op_energy("mult", 8) == 0.2 and nasa.op_energy("add", 6) == 0.022
     assert nasa.op_energy("shift", 6) == 0.018 and nasa.op_energy("mult", 32) == 3.7
     assert nasa.access_energy("dram", 16) == 200 and nasa.access_energy("dram", 8) == 100
@@ -75,7 +75,7 @@ def test_assumption_needs_a_reason_and_value_must_be_numeric():
 
 def test_missing_field_and_missing_unit_cost_are_named():
     assert "pe_budget must be present" in _error(NASA_TEXT.replace("pe_budget:", "pe_budgets:", 1))
-    text = NASA_TEXT.replace('    6: {value: 0.018, source: "NASA-F table (PAPERS.md section 4)"}\n', "")
+    text = NASA_TEXT.replace('    6: {value: 0.018, source: "NASA-F table (SOURCES.md [NASA-F] chip_predictor.py)"}\n', "")
     assert "op_energy_pj.shift.6 must be present (chunk shift works at 6 bits)" in _error(text)
 
 

@@ -14,7 +14,7 @@ from nasa_lib.layerspec import LayerSpec
 from nasa_lib.space import arch_layer_specs, candidate_layer_specs, check_arch
 
 # a fixed Hybrid-All network: 7 conv, 8 shift and 7 adder blocks (the mix of the network measured
-# on the NASA-F simulator, PAPERS.md section 4), no adders in the first and last 3 layers
+# on the NASA-F simulator, SOURCES.md [NASA-F-run]), no adders in the first and last 3 layers
 HYBRID_ALL = ["k3_e1", "shift_k3_e3", "k3_e3", "shift_k5_e3", "add_k3_e3", "k5_e6", "shift_k3_e6", "add_k5_e3",
               "k3_e6", "add_k3_e6", "shift_k3_e3", "add_k3_e3", "k5_e3", "shift_k5_e6", "add_k5_e6", "shift_k3_e6",
               "add_k3_e6", "k3_e6", "add_k3_e3", "shift_k3_e6", "k3_e6", "shift_k3_e6"]

@@ -130,7 +130,7 @@ def kinds_with_adder_layers() -> set:
 def test_pgp_phases_cover_every_non_skip_kind_exactly_once():
     for kind in opkinds.mbconv_kinds():
         assert sum(kind in kinds_in_phase(phase) for phase in PGP_PHASES) == 1, kind
-    # PAPERS.md section 3: the adder phase trains the ops with adder layers, the mult phase the rest
+    # SOURCES.md [NASA-code] search.py: the adder phase trains the ops with adder layers, the mult phase the rest
     assert set(kinds_in_phase("adder")) == kinds_with_adder_layers()
     assert set(kinds_in_phase("mult")) == set(OP_KINDS) - kinds_with_adder_layers()
     for phase in PGP_PHASES:

@@ -15,7 +15,7 @@ ALL_OPS = sorted(OPS)
 
 
 def test_registry_has_every_paper_op():
-    # 4 kinds x 2 kernels x {e1, e1_g2, e3, e6} + skip (PAPERS.md section 1)
+    # 4 kinds x 2 kernels x {e1, e1_g2, e3, e6} + skip (SOURCES.md [NASA-code] genotypes.py)
     assert len(OPS) == 33
     for name in ("k3_e6", "shift_k5_e3", "add_k3_e1", "shiftadd_k3_e3", "k5_e1_g2", "add_k5_e1_g2", "skip"):
         assert name in OPS

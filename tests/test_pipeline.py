@@ -78,6 +78,13 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
         assert specs[0]["name"] == "stem" and specs[-1]["name"] == "classifier"
     assert (tiny_run / "reports" / "executed" / "retrain@all-conv-0.html").stat().st_size > 10_000
     assert (tiny_run / "reports" / "figures" / "search_Hybrid-All_seed0.png").exists()
+    # DVCLive's per-epoch logs: a row per epoch, no wall-clock column
+    live = tiny_run / "reports" / "dvclive"
+    rows = (live / "retrain" / "all-conv" / "seed0" / "plots" / "metrics" / "train_loss.tsv").read_text().splitlines()
+    assert rows[0] == "step\ttrain_loss" and len(rows) == 1 + params["retrain"]["epochs"]
+    assert json.loads((live / "pretrain" / "Hybrid-All" / "seed0" / "metrics.json").read_text())["step"] \
+        == params["pretrain"]["epochs"]
+    assert not any("timestamp" in f.read_text() for f in live.rglob("*.tsv"))
     # the cost-weight sweep (search + retrain at another weight) and a random network in the cost band
     sweep = json.loads((metrics / "sweep" / "Hybrid-All" / "hw0.0" / "seed0.json").read_text())
     assert sweep["hw_weight"] == 0.0 and len(sweep["retrain_history"]) == params["retrain"]["epochs"]
@@ -108,16 +115,24 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
 @needs_pipeline
 def test_forced_rerun_reproduces_the_metrics_exactly(tiny_run):
     """Metrics, every artifact a later stage reads (supernet, architecture, weights, the DANCE data
-    set, evaluator and results) and the report: byte for byte.  Wall times live elsewhere."""
+    set, evaluator and results) and the report: byte for byte.  Wall times live elsewhere.  The
+    rerun goes through ``make repro``'s runner, two stages at a time, so this also shows that
+    running stages side by side changes no byte of what ``dvc repro`` wrote, and that the runner
+    leaves DVC's records up to date."""
     def outputs():
         files = [*(tiny_run / "reports" / "metrics").rglob("*.json"), *(tiny_run / "artifacts").rglob("*"),
+                 *(tiny_run / "reports" / "dvclive").rglob("*"),
                  *(tiny_run / "reports" / name for name in ("REPORT.md", "REPORT.html", "REPORT_claims.json"))]
         return {p: p.read_bytes() for p in files if p.is_file()}
     before = outputs()
-    _dvc(tiny_run, "repro", "--force")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    rerun = subprocess.run([sys.executable, "-m", "nasa_lib.stages.repro", "--force", "--jobs", "2"], cwd=tiny_run,
+                           env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     after = outputs()
     assert sorted(before) == sorted(after)
     assert [p for p in before if before[p] != after[p]] == []
+    assert json.loads(_dvc(tiny_run, "status", "--json").stdout) == {}
 
 
 def _stages(root: Path) -> dict:
@@ -195,10 +210,19 @@ def test_declared_dependencies_cover_every_file_each_stage_imports_reads_and_wri
 def test_every_stage_output_path_is_the_one_the_stage_module_writes(tiny_run):
     from nasa_lib.stages import paths
     stages = _stages(tiny_run)
+
+    def live(folder):       # a DVCLive folder's summary (an out) and per-epoch TSVs (a plots folder)
+        return f"{folder}/{paths.DVCLIVE_SUMMARY}", f"{folder}/{paths.DVCLIVE_PLOTS}"
+    assert set(live(paths.dvclive("pretrain", "Hybrid-All", 0))) <= stages["pretrain@Hybrid-All-0"][1]
+    assert set(live(paths.dvclive("search", "Hybrid-All", 0))) <= stages["search@Hybrid-All-0"][1]
+    assert {*live(paths.sweep_dvclive("Hybrid-All", 0.0, 0, "search")),
+            *live(paths.sweep_dvclive("Hybrid-All", 0.0, 0, "retrain"))} <= stages["sweep@Hybrid-All-0.0-0"][1]
+    assert set(live(paths.random_dvclive("Hybrid-All", 0))) <= stages["random_arch@Hybrid-All-0"][1]
+    assert set(live(paths.dance_dvclive("chunk"))) <= stages["dance_evaluator@chunk"][1]
     for run in ("Hybrid-All", "all-conv"):
         stage = "retrain@Hybrid-All-0" if run == "Hybrid-All" else "retrain_baseline@all-conv-0"
         assert {paths.model(run, 0), paths.layer_specs(run, 0), paths.retrain_metrics(run, 0),
-                paths.retrain_figure(run, 0)} <= stages[stage][1]
+                *live(paths.dvclive("retrain", run, 0))} <= stages[stage][1]
     assert {paths.supernet("Hybrid-All", 0), paths.pretrain_metrics("Hybrid-All", 0)} <= stages["pretrain@Hybrid-All-0"][1]
     assert {paths.arch("Hybrid-All", 0), paths.alpha_history("Hybrid-All", 0), *paths.search_figures("Hybrid-All", 0)} \
         <= stages["search@Hybrid-All-0"][1]
@@ -313,3 +337,44 @@ def test_bad_params_fail_dvc_repro_at_the_first_stage_and_dvc_records_nothing(ti
     assert message in result.stdout + result.stderr
     assert "Running stage 'data'" in result.stdout and "Running stage 'pretrain" not in result.stdout
     assert (tiny_run / "dvc.lock").read_bytes() == lock
+
+
+@needs_pipeline
+def test_dvc_experiments_on_the_tiny_profile_run_queue_show_and_diff(tiny_run):
+    """The experiment workflow the README documents, on the tiny run committed as a baseline:
+    `dvc exp run -S` in the workspace, two `dvc exp run --queue -S` run by `dvc queue start`,
+    `dvc exp show` listing each with its params and headline metrics, `dvc plots diff` between two.
+    Each experiment changes a report parameter only, so it reruns the seconds-long data check and
+    the report, and takes every training output from DVC's cache."""
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    _dvc(tiny_run, "commit", "-f", "-q", "data.dvc")          # the data set into the cache: experiments check it out
+    git = lambda *a: subprocess.run(["git", *a], cwd=tiny_run, env={**os.environ, **env}, check=True,
+                                    capture_output=True, text=True)
+    git("add", "-A")
+    git("commit", "-qm", "tiny baseline")
+    _dvc(tiny_run, "exp", "run", "-q", "-n", "spread-3", "-S", "report.spread_multiple=3.0", env=env)
+    for name, value in (("spread-1", "1.0"), ("spread-4", "4.0")):
+        _dvc(tiny_run, "exp", "run", "--queue", "-q", "-n", name, "-S", f"report.spread_multiple={value}", env=env)
+    _dvc(tiny_run, "queue", "start", "-j", "1", env=env)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = _dvc(tiny_run, "queue", "status", env=env).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert "Failed" not in status, status + _dvc(tiny_run, "queue", "logs", "spread-1", check=False).stdout[-3000:]
+    shown = json.loads(_dvc(tiny_run, "exp", "show", "--json", env=env).stdout)
+    exps = {e["name"]: e for rev in shown for e in (rev.get("experiments") or []) for e in e["revs"]}
+    assert {"spread-3", "spread-1", "spread-4"} <= set(exps)
+    for name, value in (("spread-3", 3.0), ("spread-1", 1.0), ("spread-4", 4.0)):
+        data = exps[name]["data"]
+        assert data["params"]["params.yaml"]["data"]["report"]["spread_multiple"] == value
+        headline = data["metrics"]["reports/headline_metrics.json"]["data"]
+        assert set(headline["networks"]) >= {"Hybrid-All", "all-conv"} and headline["claims"]
+    diff = json.loads(_dvc(tiny_run, "plots", "diff", "spread-1", "spread-4", "--json", env=env).stdout)["data"]
+    curves = [p for p in diff if p.startswith("reports/dvclive/")]
+    for stage in ("pretrain", "search", "retrain", "dance_evaluator"):    # the training curves ...
+        assert any(p.startswith(f"reports/dvclive/{stage}/") for p in curves), stage
+    val_acc = diff["reports/dvclive/pretrain/Hybrid-All/seed0/plots/metrics/val_acc.tsv"][0]
+    assert val_acc["revisions"] == ["spread-1", "spread-4"]                # ... of both experiments
+    assert {v["rev"] for v in val_acc["content"]["data"]["values"]} == {"spread-1", "spread-4"}

@@ -989,3 +989,19 @@ def test_point_labels_avoid_each_other_and_stay_inside_the_axes():
     for box in boxes:
         assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
     plt.close(fig)
+
+
+def test_headline_metrics_are_the_seed_statistics_worked_out_by_hand(built):
+    """The one declared DVC metrics file: per network the mean and sample sd of the seeds' test
+    accuracy and the auto-mapped costs, every claim's verdict, DANCE's points."""
+    root, written = built
+    doc = json.loads((root / "reports" / "headline_metrics.json").read_text())
+    hybrid = doc["networks"]["Hybrid-All"]
+    # seeds 0/1/2: 95.5, 95.7, 95.3 % -> mean 95.5, sample sd 0.2; costs x1, x1.05, x0.95 -> mean x1
+    assert hybrid["test_acc_pct"] == 95.5 and hybrid["test_acc_sd_pct"] == 0.2 and hybrid["seeds"] == 3
+    assert hybrid["energy_uj"] == 40.0 and hybrid["edp_uj_ms"] == 2.0 and hybrid["latency_ms"] == 0.05
+    assert doc["networks"]["all-conv"]["test_acc_pct"] == 96.0 and doc["networks"]["all-conv"]["edp_uj_ms"] == 8.0
+    assert list(doc["networks"])[:3] == ["Hybrid-All", "Hybrid-All-noPGP", "OnlyConv"]   # the main table's order
+    assert doc["claims"] == {c.id: c.verdict for c in written["claims"]}
+    chunk = doc["dance"]["chunk"]["coexplore"]
+    assert chunk["lambda_0.5"]["accuracy_pct"] == 80.2 and chunk["lambda_2"]["accuracy_pct"] == 77.8

@@ -1,8 +1,9 @@
 """A training stage killed for real -- ``dvc repro`` in its own process group, Ctrl-C (SIGINT) or
 SIGKILL sent to the whole group in the middle of an epoch after at least one epoch finished --
 then ``dvc repro`` again: the stage says in one line from which epoch it resumes, and its metrics
-and weights are byte-identical to the uninterrupted run's.  Nothing keeps training after the kill
-(the kernel dies with its runner), and a finished stage leaves no checkpoint folder behind."""
+(DVCLive's logs too) and weights are byte-identical to the uninterrupted run's.  Nothing keeps
+training after the kill (the kernel dies with its runner), and a finished stage leaves no
+checkpoint folder behind."""
 from __future__ import annotations
 
 import hashlib
@@ -25,12 +26,15 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(),
                                 reason="the pipeline extras (dvc, papermill) are not installed")
 
-# stage -> (its checkpoint folder under checkpoint_root, its outputs compared byte for byte)
+# stage -> (its checkpoint folder under checkpoint_root, its outputs compared byte for byte; a
+# folder: every file in it, the DVCLive logs)
 STAGES = {
     "retrain_baseline@all-conv-0": ("retrain/all-conv/seed0", [paths.retrain_metrics("all-conv", 0),
-                                                               paths.model("all-conv", 0), paths.layer_specs("all-conv", 0)]),
+                                                               paths.model("all-conv", 0), paths.layer_specs("all-conv", 0),
+                                                               paths.dvclive("retrain", "all-conv", 0)]),
     "search@Hybrid-All-0": ("search/Hybrid-All/seed0", [paths.search_metrics("Hybrid-All", 0), paths.arch("Hybrid-All", 0),
-                                                        paths.alpha_history("Hybrid-All", 0)]),
+                                                        paths.alpha_history("Hybrid-All", 0),
+                                                        paths.dvclive("search", "Hybrid-All", 0)]),
 }
 
 
@@ -40,7 +44,9 @@ def _env(root: Path) -> dict:
 
 
 def _hashes(root: Path, files) -> dict:
-    return {f: hashlib.sha256((root / f).read_bytes()).hexdigest() for f in files}
+    found = [p for f in files for p in ([root / f] if (root / f).is_file() else sorted((root / f).rglob("*")))]
+    assert found, files
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in found if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Every design choice of ``nasa_lib.dance`` that rests on a recollection of DANCE, or on our own
-choice where the paper is silent.  Only DANCE's abstract is confirmed (PAPERS.md section 5):
+choice where the paper is silent.  Only DANCE's abstract is confirmed (SOURCES.md [DANCE]):
 an evaluator network models the hardware cost tool, making hardware metrics differentiable in the
 accelerator design, so network and accelerator are searched together by backpropagation.
 
@@ -14,7 +14,7 @@ ASSUMPTIONS: dict[str, dict] = {
         "choice": "A network (the evaluator) learns the hardware cost tool's output, so hardware metrics are "
                   "differentiable in the accelerator design; network and accelerator are searched together "
                   "by backpropagation.",
-        "basis": "DANCE abstract (PAPERS.md section 5).", "status": "confirmed"},
+        "basis": "DANCE abstract (SOURCES.md [DANCE]).", "status": "confirmed"},
     "ground_truth_tool": {
         "choice": "Ground truth is nasa_lib.hw (analytical cost model + auto-mapper), not Timeloop + Accelergy.",
         "basis": "DANCE used Timeloop + Accelergy as we recall (unconfirmed); the suite's own hardware model is "
@@ -22,7 +22,7 @@ ASSUMPTIONS: dict[str, dict] = {
     "design_space_eyeriss": {
         "choice": "Eyeriss-like template: PE array rows and columns, register-file size, global buffer size, "
                   "dataflow (RS, WS, OS); values in design_spaces/eyeriss_dance.yaml.",
-        "basis": "DANCE's accelerator space as recalled (PAPERS.md section 5); the value ranges are ours.",
+        "basis": "DANCE's accelerator space as recalled (SOURCES.md [DANCE]); the value ranges are ours.",
         "status": "recalled"},
     "pe_array_shape": {
         "choice": "Rows x cols enter the costs only through their product (and the area); the ground truth "

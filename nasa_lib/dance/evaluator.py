@@ -141,7 +141,7 @@ class EvaluatorModule(pl.LightningModule):
         if (self.current_epoch + 1) % 10 == 0 or self.current_epoch + 1 == self.trainer.max_epochs:
             print(f"[evaluator] epoch {self.current_epoch + 1}/{self.trainer.max_epochs}  train_mse={train:.4g}  "
                   f"val_mse={val:.4g}  ({seconds:.1f} s)", flush=True)
-        self.log("val_mse", val)
+        self.log("val_mse", val, logger=False)       # the history carries it to the logger
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -161,9 +161,10 @@ def dataset_tensors(dataset: DanceDataset, ds: DesignSpace, rows: np.ndarray) ->
 
 def train_evaluator(dataset: DanceDataset, ds: DesignSpace, out_dir, hidden: int = 128, depth: int = 3,
                     epochs: int = 40, batch_size: int = 256, lr: float = 2e-3, weight_decay: float = 1e-5,
-                    seed: int = 0) -> tuple:
+                    seed: int = 0, live_dir=None) -> tuple:
     """Train an evaluator on the train rows, keep the epoch with the best validation loss, and
-    report per-metric MAPE on every split.  Returns ``(Evaluator, report)``."""
+    report per-metric MAPE on every split.  Returns ``(Evaluator, report)``.  ``live_dir``: where
+    DVCLive writes the per-epoch losses (:mod:`nasa_lib.nas.live`); None: nowhere."""
     from ..nas import build_trainer
     for name, value in (("hidden", hidden), ("depth", depth), ("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -186,7 +187,7 @@ def train_evaluator(dataset: DanceDataset, ds: DesignSpace, out_dir, hidden: int
     train_loader = loader("train", True)
     module = EvaluatorModule(tensors["train"][0].shape[1], tensors["train"][1].shape[1], hidden, depth,
                              mean, std, lr, weight_decay, epochs, len(train_loader))
-    trainer = build_trainer(out_dir, "evaluator", epochs)
+    trainer = build_trainer(out_dir, "evaluator", epochs, live_dir=live_dir)
     # One-hot inputs leave most first-layer weights without gradient for many steps, so Adam's
     # second moments decay into denormal floats, which x86 CPUs process ~100x slower (Adam's sqrt
     # took 10 ms per call on 34k floats).  Flush-to-zero fixes it, but it is a per-thread CPU flag

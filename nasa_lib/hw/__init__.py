@@ -1,4 +1,4 @@
-"""NASA's chunk-based accelerator model and auto-mapper (PAPERS.md section 4).
+"""NASA's chunk-based accelerator model and auto-mapper (SOURCES.md [NASA], [NASA-F] chip_predictor.py).
 
 Reads only :class:`nasa_lib.layerspec.LayerSpec` lists; no torch, no Lightning, no network code.
 

@@ -2,9 +2,10 @@
 
 Each switch names one piece of physics the model can leave out or put in.  Their default is the
 suite's *realistic* setting; :data:`NASAF_COMPATIBLE` is the setting of the NASA-F simulator
-(PAPERS.md section 4), used to compare with it; :data:`PER_LAYER` is the model before these switches
-existed, whose network cost is a plain sum of per-layer table entries (DANCE's cost tables rely on
-that).  The pipeline reads the realistic setting from ``params.yaml`` (``hw_mapping.model``).
+(SOURCES.md [NASA-F] chip_predictor.py), used to compare with it; :data:`PER_LAYER` is the model
+before these switches existed, whose network cost is a plain sum of per-layer table entries (DANCE's
+cost tables rely on that).  The pipeline reads the realistic setting from ``params.yaml``
+(``hw_mapping.model``).
 
 ========================  =====================================  =========================================
 switch                    values (realistic default first)       what it changes
@@ -129,9 +130,9 @@ class ModelOptions:
         return self.replace(**{switch: value})
 
 
-# NASA-F's assumptions (PAPERS.md section 4): no bandwidth limit anywhere, every layer through DRAM,
-# psums at the data width, a flat PE pool, its area-budget PE rule, no leakage, latency = the
-# slowest chunk (chunks pipelined on successive images).
+# NASA-F's assumptions (SOURCES.md [NASA-F] chip_predictor.py): no bandwidth limit anywhere, every
+# layer through DRAM, psums at the data width, a flat PE pool, its area-budget PE rule, no leakage,
+# latency = the slowest chunk (chunks pipelined on successive images).
 NASAF_COMPATIBLE = ModelOptions(dram_bandwidth_limit=False, inter_layer_reuse=False, psum_width="data",
                                 pe_array="flat", noc_bandwidth="unlimited", pe_budget="nasaf_area",
                                 static_energy=False, latency="pipelined_interval")

@@ -15,8 +15,8 @@ from ..space import FBNetLayout, candidate_layer_specs
 SCHEDULES = ("cosine", "step", "constant")
 
 # The NASA code's FLOPs discount per layer op, from the op-kind table: a shift layer costs 1/8 and
-# an adder layer 1/5 of the multiplication layer of the same shape (PAPERS.md section 3); residual
-# adds are not counted.
+# an adder layer 1/5 of the multiplication layer of the same shape (SOURCES.md [NASA-code]
+# operations_ws.py); residual adds are not counted.
 FLOPS_DISCOUNT = {**{k.name: k.flops_discount for k in layer_op_kinds()}, "eltwise": 0.0}
 # The unit of that cost, as the search records it: "MACs (shift x1/8, adder x1/5)".
 FLOPS_COST_UNIT = "MACs ({})".format(", ".join(f"{k.name} x1/{round(1 / k.flops_discount)}"

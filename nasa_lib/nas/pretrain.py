@@ -1,6 +1,6 @@
 """Progressive pretraining (PGP) of the weight-sharing supernet, as a LightningModule.
 
-Phases by epoch (PAPERS.md section 3; every count is a parameter):
+Phases by epoch (SOURCES.md [NASA-code] search.py; every count is a parameter):
 
 =========  ============================  ===========================================
 phase      epochs                        what trains
@@ -158,10 +158,11 @@ class PGPPretrainModule(EpochHistory, pl.LightningModule):
             accs = [(self.supernet(x, active=a).argmax(1) == y).float().mean() for a in self.eval_active()]
             widest = (self.supernet(x, active=self.widest_active).argmax(1) == y).float().mean()
         n = y.numel()
-        self.log("val_acc", torch.stack(accs).mean(), on_epoch=True, prog_bar=True, sync_dist=True, batch_size=n)
+        self.log("val_acc", torch.stack(accs).mean(), on_epoch=True, prog_bar=True, sync_dist=True, batch_size=n,
+                 logger=False)    # the history carries them to the logger (nasa_lib.nas.live)
         for i, acc in enumerate(accs):
-            self.log(f"val_acc_path{i}", acc, on_epoch=True, sync_dist=True, batch_size=n)
-        self.log("val_acc_widest", widest, on_epoch=True, sync_dist=True, batch_size=n)
+            self.log(f"val_acc_path{i}", acc, on_epoch=True, sync_dist=True, batch_size=n, logger=False)
+        self.log("val_acc_widest", widest, on_epoch=True, sync_dist=True, batch_size=n, logger=False)
 
     def validation_record(self) -> dict:
         """Per-path spread of the epoch's validation (from the logged metrics)."""

@@ -78,7 +78,7 @@ class RetrainModule(EpochHistory, pl.LightningModule):
     def validation_step(self, batch, batch_idx):
         x, y = batch
         self.val_acc(self.net(x), y)
-        self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True)
+        self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True, logger=False)    # via the history
 
     def test_step(self, batch, batch_idx):
         x, y = batch

@@ -2,6 +2,8 @@
 no progress bars (each module prints one line per epoch, so executed notebooks and
 CI logs stay small).
 
+Metrics: with ``live_dir``, DVCLive's files through a Lightning logger (:mod:`.live`).
+
 Checkpoints: ``out_dir/checkpoints/last.ckpt`` after every epoch (:class:`EpochCheckpoint`, written
 atomically), so a stage killed in any way -- Ctrl-C, SIGTERM, SIGKILL, a crash -- resumes from its
 last finished epoch with the result an uninterrupted run gives.  Nothing is saved mid-epoch: the
@@ -48,8 +50,11 @@ class EpochCheckpoint(Checkpoint):
 def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu", devices: int = 1,
                   precision: str = "32-true", deterministic: bool = True, gradient_clip_val: float | None = None,
                   limit_train_batches=None, limit_val_batches=None, sync_batchnorm: bool = False,
-                  find_unused_parameters: bool = False) -> pl.Trainer:
+                  find_unused_parameters: bool = False, live_dir=None) -> pl.Trainer:
     """A Trainer that checkpoints ``last.ckpt`` into ``out_dir/checkpoints`` after every epoch.
+
+    ``live_dir``: the DVCLive folder its logger writes (:mod:`.live`: one row per epoch of the
+    module's history, rank 0); None: no logger.
 
     ``devices > 1`` selects DDP (``find_unused_parameters`` for supernets, whose unsampled paths
     get no gradient); ``sync_batchnorm`` converts BatchNorm to SyncBatchNorm (GPUs only: PyTorch's
@@ -65,6 +70,7 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     warnings.filterwarnings("ignore", ".*treespec.*")  # a Lightning-internal deprecation, not ours
     warnings.filterwarnings("ignore", ".*module\\(s\\) in eval mode.*")  # a frozen distillation teacher
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")  # no per-step logging
     if devices > 1:
         # A script re-launches itself once per device ("popen"); a notebook kernel (papermill)
         # cannot, so there the processes are forked (Lightning's ddp_notebook).
@@ -73,12 +79,16 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
                                start_method="fork" if _IS_INTERACTIVE or "ipykernel" in sys.modules else "popen")
     else:
         strategy = "auto"
-    ckpt = EpochCheckpoint(Path(out_dir) / "checkpoints")
+    callbacks, logger = [EpochCheckpoint(Path(out_dir) / "checkpoints")], False
+    if live_dir is not None:
+        from .live import EpochLog, HistoryLogger      # dvclive (the pipeline extra): only when asked for
+        logger = HistoryLogger(live_dir)
+        callbacks.append(EpochLog(logger))
     return pl.Trainer(
         default_root_dir=str(out_dir), max_epochs=max_epochs, accelerator=accelerator, devices=devices,
         strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1 and accelerator != "cpu",
         gradient_clip_val=gradient_clip_val, limit_train_batches=limit_train_batches,
-        limit_val_batches=limit_val_batches, callbacks=[ckpt], logger=False,
+        limit_val_batches=limit_val_batches, callbacks=callbacks, logger=logger,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
         use_distributed_sampler=True)
 

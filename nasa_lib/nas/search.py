@@ -1,6 +1,6 @@
 """Differentiable architecture search over the supernet, as a LightningModule (manual optimisation).
 
-Each training step alternates (PAPERS.md section 3):
+Each training step alternates (SOURCES.md [NASA-code] search.py, architect.py):
 
 1. a **weight step** on a batch of the weight half: SGD on the supernet's weights, with the
    architecture sampled from the current alpha;
@@ -176,7 +176,7 @@ class SearchModule(EpochHistory, pl.LightningModule):
         active = [[int(a.argmax())] for a in self.alphas]
         with batch_statistics_bn(self.supernet):
             acc = (self.supernet(x, active=active).argmax(1) == y).float().mean()
-        self.log("val_acc", acc, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log("val_acc", acc, on_epoch=True, prog_bar=True, sync_dist=True, logger=False)   # via the history
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -1,6 +1,6 @@
 """AdderNet's adder convolution: ``Y = -sum |X - W|`` over each receptive field.
 
-Forward (Chen et al., AdderNet, CVPR'20; PAPERS.md section 2)::
+Forward (Chen et al., AdderNet, CVPR'20; SOURCES.md [AdderNet] adder.py)::
 
     Y[n, k, p, q] = -sum_{c, r, s} |X_pad[n, g*C/G + c, p*stride + r, q*stride + s] - W[k, c, r, s]|
 

@@ -1,9 +1,10 @@
 """The base class of every hybrid convolution: a weight that can be run on its leading slice.
 
 The weight-sharing supernet runs an e1 or e3 candidate on the first ``C_in * e`` channels of the
-e6 block of the same operator type (channel-wise sharing, PAPERS.md section 1).  Every operator
-therefore takes ``forward(x, out_channels=None, in_channels=None, kernel=None, groups=None)`` and
-computes with a *view* of its stored weight (:meth:`SliceableConv2d.view`):
+e6 block of the same operator type (channel-wise sharing, SOURCES.md [NASA-code] operations_ws.py).
+Every operator therefore takes
+``forward(x, out_channels=None, in_channels=None, kernel=None, groups=None)`` and computes with a
+*view* of its stored weight (:meth:`SliceableConv2d.view`):
 
 * ``weight[:out_channels, :in_channels]``: the leading channels (a depthwise layer slices its
   channels and its groups together);

@@ -1,10 +1,10 @@
 """Inverted-residual (MBConv) blocks of any operator kind, the skip block, and their layer specs.
 
-A candidate block (PAPERS.md section 1): 1x1 (C_in -> C_in*e), BN, ReLU; [channel shuffle when
-the 1x1 convolutions are grouped]; kxk depthwise at stride s, BN, ReLU; 1x1 (-> C_out), BN;
-residual add when C_in == C_out and s == 1.  In a shift, adder or shift-adder block all three
-convolutions are of that kind.  A block built at expansion e_max, kernel k_max and dense 1x1
-convolutions can run as any smaller candidate of its kind (the supernet's weight sharing, see
+A candidate block (SOURCES.md [NASA-code] operations_ws.py): 1x1 (C_in -> C_in*e), BN, ReLU;
+[channel shuffle when the 1x1 convolutions are grouped]; kxk depthwise at stride s, BN, ReLU; 1x1
+(-> C_out), BN; residual add when C_in == C_out and s == 1.  In a shift, adder or shift-adder block
+all three convolutions are of that kind.  A block built at expansion e_max, kernel k_max and dense
+1x1 convolutions can run as any smaller candidate of its kind (the supernet's weight sharing, see
 ``nasa_lib.ops.base``): expansion e <= e_max on the leading channels, kernel k <= k_max on the
 centre taps of the depthwise kernel, groups g on the block-diagonal part of the 1x1 weights.
 """
@@ -19,8 +19,8 @@ from ..opkinds import layer_op_kinds, op_kind
 from .layers import make_conv
 from .quant import QConv2d
 
-# Bit widths the hardware runs each layer op at (NASA's quantised retraining, PAPERS.md s.2), from
-# the op-kind table's kinds that are layer ops themselves.
+# Bit widths the hardware runs each layer op at (NASA's quantised retraining, SOURCES.md [NASA-code]
+# operations.py), from the op-kind table's kinds that are layer ops themselves.
 HW_BITS = {k.name: k.bits for k in layer_op_kinds()}
 
 

@@ -1,6 +1,7 @@
 """Fake quantisation with straight-through gradients, and the 8-bit quantised convolution.
 
-NASA retrains its networks quantised: conv 8-bit, adder 6-bit, shift 6-bit (PAPERS.md section 2).
+NASA retrains its networks quantised: conv 8-bit, adder 6-bit, shift 6-bit (SOURCES.md [NASA-code]
+operations.py).
 Weights are quantised symmetrically per output channel (min/max of |w|), activations
 asymmetrically per tensor from a running (exponential moving average) min/max range.  Rounding
 passes the gradient straight through (the STE), so training sees the quantised forward.

@@ -1,9 +1,9 @@
 """The operator registry: every candidate op name of the NASA search spaces and how to build it.
 
-Names (PAPERS.md section 1): ``[<kind>_]k<kernel>_e<expansion>[_g2]`` with kind prefix ``""``
-(convolution), ``shift_``, ``add_`` (adder) or ``shiftadd_`` (shift then adder); kernel 3 or 5;
-expansion 1, 3 or 6; ``_g2`` (expansion 1 only) = groups 2 on the 1x1 convolutions plus a
-channel shuffle.  ``skip`` is the identity (or a 1x1 projection when the shape changes).
+Names (SOURCES.md [NASA-code] genotypes.py): ``[<kind>_]k<kernel>_e<expansion>[_g2]`` with kind
+prefix ``""`` (convolution), ``shift_``, ``add_`` (adder) or ``shiftadd_`` (shift then adder);
+kernel 3 or 5; expansion 1, 3 or 6; ``_g2`` (expansion 1 only) = groups 2 on the 1x1 convolutions
+plus a channel shuffle.  ``skip`` is the identity (or a 1x1 projection when the shape changes).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ Public API::
     VerdictRules(accuracy_tolerance_pp, min_over_chance_pp, min_reduction_percent,
                  evaluator_max_error_percent, spread_multiple)
 
-``figures`` holds the stage notebooks' own figures (plot_pretrain, plot_search, ...),
+``figures`` holds the stage notebooks' own figures (plot_search, ...),
 ``dance_figures`` those of the DANCE stages.  The run lists come from ``params.yaml`` (the report
 stage, :mod:`nasa_lib.stages.report`), never from folder listings.
 """

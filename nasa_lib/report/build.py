@@ -16,6 +16,7 @@ from ..io import write_text
 from . import report_figures as rf
 from .claims import VERDICTS, ClaimResult, VerdictRules, evaluate_claims
 from .html import markdown_to_html
+from .headline import headline_json
 from .inputs import PipelineOutputs, load_outputs, load_timing
 from .reference import Reference, load_reference
 from . import stats
@@ -348,11 +349,11 @@ def hardware_section(out: PipelineOutputs, ref: Reference, rules: VerdictRules,
         md.append(f"**Against the NASA-F simulator.** The reference network {comp.get('network', '')} "
                   f"({comp.get('what', '')}; {comp.get('layers', '?')} layers), mapped by our model in the "
                   "NASA-F-compatible and in the realistic setting, beside the authors' NASA-F simulator run "
-                  f"unmodified (PAPERS.md section 4; its numbers from `{reference_name}`, ours from "
+                  f"unmodified (SOURCES.md [NASA-F-run]; its numbers from `{reference_name}`, ours from "
                   f"`{out.hw.path}`, `nasaf_comparison`):\n")
         md.append(comparison + "\n")
     else:
-        md.append(f"For scale: the authors' NASA-F simulator (run unmodified, PAPERS.md section 4) gives "
+        md.append(f"For scale: the authors' NASA-F simulator (run unmodified, SOURCES.md [NASA-F-run]) gives "
                   f"{fmt(ref.value('nasa_f_hybrid_all_energy_uj'))} uJ, "
                   f"{fmt(ref.value('nasa_f_hybrid_all_latency_ms'))} ms "
                   f"and EDP {fmt(ref.value('nasa_f_hybrid_all_edp_mj_ms'))} mJ x ms per image for a "
@@ -438,6 +439,7 @@ def build_report(profile: str, runs, baselines, dance_runs, metrics_dir="reports
     written["report_md"] = _write(out_dir / "REPORT.md", report)
     written["report_html"] = _write(out_dir / "REPORT.html", markdown_to_html(report, f"nasa_lib report ({profile})"))
     written["claims_json"] = _write(out_dir / "REPORT_claims.json", claims_json(claims, out, rules, checks))
+    written["headline"] = _write(out_dir / "headline_metrics.json", headline_json(out, claims))
     names = {*runs, *baselines, *dance_runs}
     timing_md, timing_fig = timing_markdown(out, load_timing(timing_dir, names), rules)
     rf.save_figure(timing_fig, out_dir / "figures" / "report_wall_times.png")

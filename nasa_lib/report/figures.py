@@ -2,7 +2,8 @@
 
 Every function takes what a stage wrote (history lists, alpha histories, data modules), draws
 one figure with labelled axes, units and a title that names the run, saves it (PNG, plus SVG when
-``svg=True``) and returns the matplotlib figure so a notebook shows it inline.
+``svg=True``) and returns the matplotlib figure so a notebook shows it inline.  A training run's
+per-epoch curves are not drawn here: they are DVCLive's files, which ``dvc plots show`` draws.
 
 The figures cannot mislead (these helpers are shared with :mod:`.report_figures` and
 :mod:`.dance_figures`): an accuracy axis includes chance, dashed and labelled, or says in its label
@@ -248,60 +249,6 @@ def phase_legend(phases, full_width: bool = False) -> tuple[list, list[str]]:
     return handles, labels
 
 
-def _acc(row: dict, key: str, scale: float = 100.0) -> float:
-    value = row.get(key)
-    return np.nan if value is None else scale * float(value)
-
-
-def plot_pretrain(history: list[dict], path, title: str, *, num_classes: int | None = None):
-    """Supernet validation accuracy and training loss per pretraining epoch.
-
-    Left: validation accuracy (%), the mean over the fixed random evaluation paths (``val_acc``);
-    where rows carry them, the min-max band over those paths (``val_acc_paths_min`` /
-    ``val_acc_paths_max``) and the widest path (``val_acc_widest``).  The axis runs from 0 to
-    100 % with chance (100 / ``num_classes`` %) dashed; without ``num_classes`` chance is not
-    marked and the axis label says so.  Right: training loss.
-
-    Both panels shade each epoch by the phase that ran in it (the row's ``phase``: a space
-    without adders records "mixed" for its adder epochs), the legend names only the phases
-    present, and the hatched part of an epoch is its share of steps at full width
-    (``full_width_fraction``, or the older boolean ``full_width``)."""
-    sns.set_theme(style="whitegrid")
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
-    epochs = [h["epoch"] + 1 for h in history]
-    phases = []
-    for ax in (a1, a2):
-        phases = shade_phases(ax, history)
-        ax.set_xlabel("pretraining epoch")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    has_band = any(h.get("val_acc_paths_min") is not None and h.get("val_acc_paths_max") is not None
-                   for h in history)
-    has_widest = any(h.get("val_acc_widest") is not None for h in history)
-    mean = [_acc(h, "val_acc") for h in history]
-    line, = a1.plot(epochs, mean, marker="o",
-                    label="mean over the evaluation paths" if has_band or has_widest else "validation accuracy")
-    shown = list(mean)
-    if has_band:
-        lo, hi = [_acc(h, "val_acc_paths_min") for h in history], [_acc(h, "val_acc_paths_max") for h in history]
-        a1.fill_between(epochs, lo, hi, color=line.get_color(), alpha=0.25, lw=0, gid="paths_band",
-                        label="min-max over the evaluation paths")
-        shown += lo + hi
-    if has_widest:
-        widest = [_acc(h, "val_acc_widest") for h in history]
-        a1.plot(epochs, widest, marker="^", ls="--", color="#e69f00", label="widest path", gid="widest")
-        shown += widest
-    accuracy_axis(a1, shown, chance_level(num_classes), "validation accuracy (%)")
-    if has_band or has_widest or num_classes is not None:
-        a1.legend(fontsize=7, loc="best")
-    a2.plot(epochs, [_acc(h, "train_loss", 1.0) for h in history], marker="o")
-    a2.set_ylabel("training loss (cross-entropy)")
-    fw = any(full_width_share(h) for h in history if h.get("phase") is not None)
-    if phases or fw:
-        a2.legend(*phase_legend(phases, fw), fontsize=8, loc="upper right")
-    fig.suptitle(title)
-    return save(fig, path)
-
-
 def plot_search(alpha: dict, history: list[dict], path, title: str, cost_unit: str):
     """Final operator probabilities per layer (heatmap) and the derived architecture's cost.
 
@@ -367,28 +314,6 @@ def plot_alpha_evolution(alpha: dict, path, title: str):
     ax.set_ylim(0, 1)
     ax.legend(title="operator kind", fontsize=8)
     ax.set_title(title)
-    return save(fig, path)
-
-
-def plot_retrain(history: list[dict], path, title: str, *, num_classes: int | None = None):
-    """Training loss (left) and training and validation accuracy (right) per retraining epoch.
-    The accuracy axis runs from 0 to 100 % with chance (100 / ``num_classes`` %) dashed; without
-    ``num_classes`` chance is not marked and the axis label says so."""
-    sns.set_theme(style="whitegrid")
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
-    epochs = [h["epoch"] + 1 for h in history]
-    a1.plot(epochs, [h["train_loss"] for h in history], marker="o")
-    a1.set_xlabel("epoch")
-    a1.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    a1.set_ylabel("training loss (cross-entropy)")
-    train, val = [_acc(h, "train_acc") for h in history], [_acc(h, "val_acc") for h in history]
-    a2.plot(epochs, train, marker="o", label="train")
-    a2.plot(epochs, val, marker="s", label="validation")
-    a2.set_xlabel("epoch")
-    a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    accuracy_axis(a2, train + val, chance_level(num_classes), "accuracy (%)")
-    a2.legend()
-    fig.suptitle(title)
     return save(fig, path)
 
 

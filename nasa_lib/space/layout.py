@@ -1,4 +1,4 @@
-"""The FBNet macro layout (PAPERS.md section 1) with width / depth multipliers.
+"""The FBNet macro layout with width / depth multipliers (SOURCES.md [FBNet], [NASA-code] config_search.py).
 
 CIFAR defaults: 22 searchable layers in stages of [1, 4, 4, 4, 4, 4, 1]; stage channels
 [16, 24, 32, 64, 112, 184, 352]; stage strides [1, 1, 2, 2, 1, 2, 1] (on a stage's first layer

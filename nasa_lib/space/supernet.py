@@ -16,7 +16,8 @@ Each searchable layer is a :class:`MixedLayer` whose candidates share weight blo
   (``benchmarks/supernet_sharing.py``): the separate shift block keeps Hybrid-All's mult phase
   far below Hybrid-Adder's, which has one block there.
 * ``"channels"``: one block per (kind, kernel, groups) at the largest expansion; only expansions
-  share (e1/e3 = leading channels of e6, PAPERS.md section 1): the supernet of earlier versions.
+  share (e1/e3 = leading channels of e6, SOURCES.md [NASA-code] operations_ws.py): the supernet of
+  earlier versions.
 
 A layer runs in one of these ways:
 

@@ -96,13 +96,16 @@ def checkpoint_dir(p: StageParams, stage: str, run: str, sections: tuple[str, ..
     return (folder if seed is None else folder / f"seed{seed}") / params_hash(p, sections)
 
 
-def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bool, devices: int | None = None):
-    """The stage's Lightning trainer from ``common`` (``devices``: a stage's own override)."""
+def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bool, devices: int | None = None,
+            live_dir=None):
+    """The stage's Lightning trainer from ``common`` (``devices``: a stage's own override), logging
+    its per-epoch metrics to the DVCLive folder ``live_dir`` (:mod:`.paths`)."""
     from ..nas import build_trainer
     c = p.common
     return build_trainer(out_dir, stage, epochs, accelerator=c.accelerator, devices=devices or c.devices,
                          precision=c.precision, sync_batchnorm=c.sync_batchnorm,
-                         find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches)
+                         find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches,
+                         live_dir=live_dir)
 
 
 def finish(trainer, ckpt_dir: Path, root) -> None:

@@ -1,5 +1,6 @@
 """Stage ``dance_evaluator@<run>``: the DANCE evaluator network, trained on the run's data set;
-the epoch with the lowest validation loss is kept, its error on held-out architectures reported."""
+the epoch with the lowest validation loss is kept, its error on held-out architectures reported;
+the per-epoch losses also go to a DVCLive folder (``dvc plots show``)."""
 from __future__ import annotations
 
 import tempfile
@@ -37,7 +38,7 @@ def run(p: StageParams, run: str) -> tuple:
     with tempfile.TemporaryDirectory(prefix="dance_evaluator_") as tmp:
         evaluator, report = train_evaluator(data, ds, tmp, d.evaluator_hidden, d.evaluator_depth, d.evaluator_epochs,
                                             d.evaluator_batch_size, d.evaluator_lr, d.evaluator_weight_decay,
-                                            p.common.seed)
+                                            p.common.seed, live_dir=paths.dance_dvclive(run))
     meta = {k: data.meta[k] for k in ("space", "layout", "adder_free_ends", "design_space", "candidates")}
     # the saved report holds no wall times, so the same params give the same evaluator file
     save_evaluator(paths.dance_evaluator(run), evaluator, meta,

@@ -105,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint_root = _stage_environment()
     signal.signal(signal.SIGTERM, _raise_interrupt)       # SIGTERM ends the stage as Ctrl-C does
     try:
+        # The kernel's own log at ERROR: it otherwise warns on every start that it talks to this
+        # process over TCP without encryption (the kernel listens on localhost only; CurveZMQ keys
+        # through papermill broke the Ctrl-C resume path, tests/test_resume.py).
         papermill.execute_notebook(args.notebook, str(out), parameters=params, kernel_name=args.kernel,
-                                   progress_bar=False)
+                                   progress_bar=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except KeyboardInterrupt:           # the kernel is shut down on the way out (nbclient)
         print(interrupted_line(out, checkpoint_root), file=sys.stderr, flush=True)
         return 130

@@ -3,7 +3,11 @@ paths as outs and deps; ``tests/test_pipeline.py`` holds the two together).  Pat
 to the repository root, where DVC runs every stage.
 
 The training stages run once per (run, seed) (``dvc.yaml``'s ``matrix``, ``params.yaml``'s
-``seeds``): their files sit in a ``seed<k>`` folder, or carry ``_seed<k>`` in a figure's name."""
+``seeds``): their files sit in a ``seed<k>`` folder, or carry ``_seed<k>`` in a figure's name.
+
+Each training run's per-epoch metrics are also a DVCLive folder (:mod:`nasa_lib.nas.live`) under
+``reports/dvclive/<stage>/``: ``plots/metrics/<name>.tsv`` (one row per epoch; ``dvc plots show``
+draws them) and ``metrics.json`` (the last values)."""
 from __future__ import annotations
 
 SPLITS = "artifacts/data/splits.json"
@@ -26,10 +30,6 @@ def supernet(run: str, seed: int) -> str:
 
 def pretrain_metrics(run: str, seed: int) -> str:
     return f"reports/metrics/pretrain/{run}/seed{seed}.json"
-
-
-def pretrain_figure(run: str, seed: int) -> str:
-    return f"reports/figures/pretrain_{run}_seed{seed}.png"
 
 
 def arch(run: str, seed: int) -> str:
@@ -58,10 +58,6 @@ def layer_specs(run: str, seed: int) -> str:
 
 def retrain_metrics(run: str, seed: int) -> str:
     return f"reports/metrics/retrain/{run}/seed{seed}.json"
-
-
-def retrain_figure(run: str, seed: int) -> str:
-    return f"reports/figures/retrain_{run}_seed{seed}.png"
 
 
 def dance_dataset(run: str) -> str:
@@ -98,3 +94,28 @@ def sweep_metrics(run: str, hw_weight, seed: int) -> str:
 
 def random_metrics(run: str, draw: int) -> str:
     return f"reports/metrics/random/{run}/draw{draw}.json"
+
+
+# ---- DVCLive: the training runs' per-epoch metrics ------------------------------------------
+DVCLIVE_DIR = "reports/dvclive"
+DVCLIVE_PLOTS = "plots/metrics"     # inside a run's folder: <name>.tsv per metric (DVCLive's layout)
+DVCLIVE_SUMMARY = "metrics.json"    # inside a run's folder: the last value of each metric
+
+
+def dvclive(stage: str, run: str, seed: int) -> str:
+    """The folder of ``pretrain``, ``search`` or ``retrain`` (a baseline's: ``retrain`` with its name)."""
+    return f"{DVCLIVE_DIR}/{stage}/{run}/seed{seed}"
+
+
+def sweep_dvclive(run: str, hw_weight, seed: int, part: str) -> str:
+    """``part``: search or retrain (the sweep stage runs both)."""
+    return f"{DVCLIVE_DIR}/sweep/{run}/hw{hw_weight}/seed{seed}/{part}"
+
+
+def random_dvclive(run: str, draw: int) -> str:
+    return f"{DVCLIVE_DIR}/random_arch/{run}/draw{draw}"
+
+
+def dance_dvclive(run: str) -> str:
+    """The evaluator's training (stage ``dance_evaluator``)."""
+    return f"{DVCLIVE_DIR}/dance_evaluator/{run}"

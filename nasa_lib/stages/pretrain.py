@@ -1,7 +1,8 @@
 """Stage ``pretrain@<run>``: progressive pretraining (PGP) of the run's supernet.
 
 Writes the supernet's weights, its metrics (per-epoch history with the PGP phase and the
-supernet's validation accuracy on its fixed evaluation paths) and, beside them, the wall times.
+supernet's validation accuracy on its fixed evaluation paths), the same per-epoch metrics as a
+DVCLive folder (``dvc plots show``) and, beside them, the wall times.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FI
                                shift_mode=net.shift_mode, eval_paths=pre.eval_paths, seed=seed,
                                weight_sharing=net.weight_sharing)
     ckpt_dir = checkpoint_dir(p, "pretrain", run, declared(run), seed)
-    tr = trainer(p, ckpt_dir, "pretrain", pre.epochs, supernet=True)
+    tr = trainer(p, ckpt_dir, "pretrain", pre.epochs, supernet=True, live_dir=paths.dvclive("pretrain", run, seed))
     t0 = time.perf_counter()
     fit_resumable(tr, module, ckpt_dir, label=f"pretrain@{run}-{seed}", datamodule=dm)
     wall = time.perf_counter() - t0

@@ -70,7 +70,8 @@ def run(p: StageParams, run: str, draw: int):
     print(f"[random_arch] draw {draw}: cost {cost:.4g} (target {target:.4g} +- {100 * tolerance:g} %) "
           f"after {tried} uniform draws", flush=True)
     ckpt = checkpoint_dir(p, "random_arch", run, declared(run), seed)
-    tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt, f"random_arch@{run}-{draw}")
+    tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt, f"random_arch@{run}-{draw}",
+                                             paths.random_dvclive(run, draw))
     metrics = RandomArchMetrics(run=run, draw=int(draw), seed=seed, target_seed=target_seed, space=space, arch=arch,
                                 cost=cost, target_cost=target, tolerance=tolerance, cost_unit=FLOPS_COST_UNIT,
                                 candidates_tried=tried, test_acc=test_acc, epochs=p.retrain.epochs,

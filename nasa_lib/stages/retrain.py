@@ -1,6 +1,7 @@
 """Stages ``retrain@<run>`` (the searched network) and ``retrain_baseline@<name>`` (a fixed
 baseline in the same layout): training from scratch with the retrain recipe, one test evaluation.
-Writes the weights, the layer specs the hardware model costs, and the metrics."""
+Writes the weights, the layer specs the hardware model costs, and the metrics (the per-epoch ones
+also as a DVCLive folder: ``retrain/<run or baseline>/seed<k>``)."""
 from __future__ import annotations
 
 
@@ -65,7 +66,8 @@ def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FI
     arch = resolve_arch(run, baseline, layout, seed)
     ckpt_dir = checkpoint_dir(p, "retrain", run, declared(run, baseline), seed)
     label = f"{'retrain_baseline' if baseline else 'retrain'}@{run}-{seed}"
-    tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt_dir, label)
+    tr, module, test_acc, wall = fit_retrain(p, arch, layout, dm, seed, ckpt_dir, label,
+                                             paths.dvclive("retrain", run, seed))
     metrics = RetrainMetrics(run=run, seed=seed, arch_source="baseline" if baseline else "search", arch=arch,
                              test_acc=test_acc, final_val_acc=module.history[-1].get("val_acc"),
                              epochs=p.retrain.epochs, **module.network_summary(), history=without_timing(module.history))

@@ -1,6 +1,6 @@
 """Stage ``search@<run>``: differentiable search with the hardware-cost term, from the run's
 pretrained supernet.  Writes the derived architecture, the candidate probabilities after every
-epoch, and the metrics (history, derived cost)."""
+epoch, and the metrics (history, derived cost; the per-epoch ones also as a DVCLive folder)."""
 from __future__ import annotations
 
 
@@ -34,7 +34,7 @@ def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FI
     space, s = p.runs[run].space, p.search
     module = search_module(p, run, seed, s.hw_weight, layout)
     ckpt_dir = checkpoint_dir(p, "search", run, declared(run), seed)
-    tr, wall = fit_search(p, module, dm, ckpt_dir, f"search@{run}-{seed}")
+    tr, wall = fit_search(p, module, dm, ckpt_dir, f"search@{run}-{seed}", paths.dvclive("search", run, seed))
     if tr.global_rank == 0:
         arch = export_arch(module, paths.arch(run, seed), run=run, seed=seed)
         AlphaHistory(candidates=module.candidates,

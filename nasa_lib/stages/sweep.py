@@ -33,10 +33,12 @@ def run(p: StageParams, run: str, hw_weight, seed: int):
     layout = layout_of(p, dm)
     module = search_module(p, run, seed, float(hw_weight), layout)
     root = checkpoint_dir(p, "sweep", f"{run}/hw{hw_weight}", declared(run), seed)
-    tr, search_wall = fit_search(p, module, dm, root / "search", label + " (search)")
+    tr, search_wall = fit_search(p, module, dm, root / "search", label + " (search)",
+                                 paths.sweep_dvclive(run, hw_weight, seed, "search"))
     arch = export_arch(module, paths.sweep_arch(run, hw_weight, seed), run=run, seed=seed, hw_weight=float(hw_weight))
     tr_r, retrained, test_acc, retrain_wall = fit_retrain(p, arch, layout, retrain_datamodule(p), seed, root / "retrain",
-                                                          label + " (retrain)")
+                                                          label + " (retrain)",
+                                                          paths.sweep_dvclive(run, hw_weight, seed, "retrain"))
     metrics = SweepMetrics(run=run, seed=seed, hw_weight=float(hw_weight), space=p.runs[run].space, arch=arch,
                            derived_cost=module.derived_cost(), cost_unit=module.hparams.cost_unit,
                            search_val_acc=module.history[-1].get("val_acc"), test_acc=test_acc,

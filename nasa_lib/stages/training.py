@@ -27,12 +27,13 @@ def search_module(p: StageParams, run: str, seed: int, hw_weight: float, layout)
     return module
 
 
-def fit_search(p: StageParams, module, dm, ckpt_dir: Path, label: str):
-    """Fit a search module (resuming from ``ckpt_dir``); returns (trainer, wall seconds)."""
+def fit_search(p: StageParams, module, dm, ckpt_dir: Path, label: str, live_dir):
+    """Fit a search module (resuming from ``ckpt_dir``; per-epoch metrics to the DVCLive folder
+    ``live_dir``); returns (trainer, wall seconds)."""
     from pytorch_lightning.utilities import CombinedLoader
 
     from ..nas import fit_resumable
-    tr = trainer(p, ckpt_dir, "search", p.search.epochs, supernet=True)
+    tr = trainer(p, ckpt_dir, "search", p.search.epochs, supernet=True, live_dir=live_dir)
     loaders = CombinedLoader(dm.search_dataloaders(), "max_size_cycle")
     t0 = time.perf_counter()
     fit_resumable(tr, module, ckpt_dir, label=label, train_dataloaders=loaders, val_dataloaders=dm.val_dataloader())
@@ -54,8 +55,9 @@ def retrain_datamodule(p: StageParams):
     return make_datamodule(p, batch_size=p.retrain.batch_size, augment=p.retrain.augment)
 
 
-def fit_retrain(p: StageParams, arch: list[str], layout, dm, seed: int, ckpt_dir, label: str):
-    """Retrain ``arch`` with the retrain recipe (resuming from ``ckpt_dir``) and test it once;
+def fit_retrain(p: StageParams, arch: list[str], layout, dm, seed: int, ckpt_dir, label: str, live_dir):
+    """Retrain ``arch`` with the retrain recipe (resuming from ``ckpt_dir``; per-epoch metrics, and
+    the test accuracy in the summary, to the DVCLive folder ``live_dir``) and test it once;
     returns (trainer, module, test accuracy 0-1, wall seconds of the fit)."""
     from ..nas import RetrainModule, fit_resumable
     r = p.retrain
@@ -63,7 +65,7 @@ def fit_retrain(p: StageParams, arch: list[str], layout, dm, seed: int, ckpt_dir
     module = RetrainModule(arch, layout.to_dict(), r.epochs, lr=r.lr, weight_decay=r.weight_decay,
                            schedule=r.schedule, milestones=milestones, label_smoothing=r.label_smoothing,
                            quantize=r.quantize, shift_mode=p.network.shift_mode, seed=seed)
-    tr = trainer(p, ckpt_dir, "retrain", r.epochs, supernet=False)
+    tr = trainer(p, ckpt_dir, "retrain", r.epochs, supernet=False, live_dir=live_dir)
     t0 = time.perf_counter()
     fit_resumable(tr, module, ckpt_dir, label=label, datamodule=dm)
     wall = time.perf_counter() - t0
