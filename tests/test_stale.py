@@ -48,6 +48,7 @@ def committed(tmp_path):
     (root / "dvc.yaml").write_text(DVC_YAML)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run([str(BIN / "dvc"), "init", "-q"], cwd=root, check=True)
+    (root / ".dvcignore").write_text((REPO / ".dvcignore").read_text())       # the repository's own rules
     subprocess.run([str(BIN / "dvc"), "repro", "-q"], cwd=root, check=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
     (root / "a.txt").unlink()
     subprocess.run(["rm", "-rf", str(root / ".dvc" / "cache")], check=True)
@@ -55,6 +56,14 @@ def committed(tmp_path):
 
 
 def test_a_fresh_clone_of_up_to_date_results_passes(committed):
+    result = _check(committed)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bytecode_beside_the_sources_is_not_a_change(committed):
+    """Running the tests writes __pycache__ into the package folders stages depend on."""
+    (committed / "pkg" / "__pycache__").mkdir()
+    (committed / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\x00bytecode")
     result = _check(committed)
     assert result.returncode == 0, result.stderr
 
