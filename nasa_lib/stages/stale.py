@@ -11,6 +11,7 @@ naming the stage(s) and what to run when the results are stale; 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 MISSING = ("deleted", "not in cache")
@@ -20,8 +21,13 @@ def stale_stages(root: str = ".") -> dict[str, list[str]]:
     """Stage -> what differs from ``dvc.lock`` ("nasa_lib/nas modified", "params", "command"),
     for every stage whose recorded results no longer match the working tree."""
     from dvc.repo import Repo
-    with Repo(root) as repo:
-        status = repo.status()
+    cwd = os.getcwd()
+    os.chdir(root)                  # DVC names the stages relative to the working directory
+    try:
+        with Repo(".") as repo:
+            status = repo.status()
+    finally:
+        os.chdir(cwd)
     found = {}
     for stage, changes in status.items():
         if stage.endswith(".dvc"):          # data.dvc: pinned and checked by `make repro` itself
