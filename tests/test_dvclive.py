@@ -21,6 +21,7 @@ from nasa_lib.nas import RetrainModule, fit_resumable  # noqa: E402
 from nasa_lib.space import FBNetLayout  # noqa: E402
 from nasa_lib.stages import common, paths  # noqa: E402
 from nasa_lib.stages.params import stage_params  # noqa: E402
+from interrupts import InterruptDuringEpoch
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUT = FBNetLayout(width_mult=0.25, depth_mult=0.25, in_channels=1, input_size=8, num_classes=3)
@@ -50,17 +51,6 @@ def retrain(ckpt_dir, live_dir, callbacks=()):
 
 def files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-class InterruptDuringEpoch(pl.Callback):
-    """Ctrl-C in the middle of epoch ``epoch`` (0-based), after its second batch."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        if trainer.current_epoch == self.epoch and batch_idx == 1:
-            raise KeyboardInterrupt
 
 
 def test_one_row_per_epoch_in_dvclives_layout_without_timestamps_and_the_same_bytes_twice(tmp_path, capsys):

@@ -12,6 +12,7 @@ from nasa_lib.data import build_datamodule
 from nasa_lib.nas import (PGPPretrainModule, PGPSchedule, RetrainModule, SearchModule, build_trainer,
                           conv_twin, fit_resumable, flops_cost_table)
 from nasa_lib.space import SPACES, FBNetLayout, load_arch
+from interrupts import InterruptDuringEpoch
 
 LAYOUT = FBNetLayout(width_mult=0.25, depth_mult=0.25, in_channels=1, input_size=8, num_classes=3)
 LAYOUT_D = LAYOUT.to_dict()
@@ -236,17 +237,6 @@ def retrain(tmp_path, epochs, arch, callbacks=()):
     trainer.callbacks.extend(callbacks)
     fit_resumable(trainer, module, tmp_path, datamodule=data)
     return module, trainer
-
-
-class InterruptDuringEpoch(pl.Callback):
-    """Ctrl-C in the middle of epoch ``epoch`` (0-based), after its second batch."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        if trainer.current_epoch == self.epoch and batch_idx == 1:
-            raise KeyboardInterrupt
 
 
 def test_a_run_interrupted_mid_epoch_resumes_from_its_last_finished_epoch(tmp_path, capsys):
