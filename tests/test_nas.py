@@ -219,6 +219,79 @@ def test_hard_mode_offset_correction_keeps_inactive_probabilities(tmp_path):
         del inactive
 
 
+def test_alpha_spread_is_one_for_uniform_alpha_and_falls_as_alpha_decides():
+    import math
+    module = SearchModule("Hybrid-All", LAYOUT_D, epochs=1, cost_band=None)
+    spread = module.alpha_spread()
+    assert spread["alpha_entropy"] == pytest.approx(1.0, abs=1e-12)
+    assert spread["alpha_max_prob"] == pytest.approx(sum(1 / a.numel() for a in module.alphas) / len(module.alphas))
+    with torch.no_grad():
+        first = module.alphas[0]
+        n = first.numel()
+        first.zero_()
+        first[0] = math.log(3 * (n - 1))     # p0 = 3(n-1) / (3(n-1) + n-1) = 3/4, the others 1/(4(n-1))
+    q = [0.75] + [0.25 / (n - 1)] * (n - 1)
+    h0 = -sum(v * math.log(v) for v in q) / math.log(n)
+    layers = len(module.alphas)
+    spread = module.alpha_spread()
+    assert spread["alpha_entropy"] == pytest.approx((h0 + layers - 1) / layers, rel=1e-6)  # float32 alpha
+    rest = sum(1 / a.numel() for a in list(module.alphas)[1:])
+    assert spread["alpha_max_prob"] == pytest.approx((0.75 + rest) / layers, rel=1e-6)
+
+
+def test_search_history_records_how_far_alpha_left_uniform(tmp_path):
+    module = run_search(tmp_path, hw_weight=1e-3)
+    last = module.history[-1]
+    assert last["alpha_entropy"] == pytest.approx(module.alpha_spread()["alpha_entropy"])
+    assert last["alpha_entropy"] < 1.0 - 1e-6 and last["alpha_max_prob"] > 1 / 20
+
+
+def _nhwc(t) -> bool:
+    """A 4-D tensor with channels_last strides (its size-1 dims included: a 1x1 or one-input-channel
+    weight has the same bytes in both layouts, only these strides tell oneDNN which to use)."""
+    k, c, r, s = t.shape
+    return t.stride() == (c * r * s, 1, s * c, c)
+
+
+class _Layouts(pl.Callback):
+    """Whether the conv weights are channels_last, at each training step."""
+
+    def __init__(self):
+        self.during = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self.during.append({_nhwc(p) for p in module.parameters() if p.dim() == 4})
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if not hasattr(self, "first_loss"):
+            self.first_loss = float(outputs["loss"] if isinstance(outputs, dict) else outputs)
+
+
+@pytest.mark.parametrize("arch", [["k3_e6", "add_k3_e3", "shift_k5_e1_g2", "skip", "k5_e3", "add_k5_e6", "shift_k3_e3"]])
+def test_channels_last_trains_the_same_network_in_another_layout_and_hands_it_back_contiguous(tmp_path, arch):
+    def fit(memory_format):
+        pl.seed_everything(0)
+        module = RetrainModule(arch, LAYOUT_D, epochs=2, lr=0.05)
+        layouts = _Layouts()
+        trainer = build_trainer(tmp_path / memory_format, "retrain", 2, limit_val_batches=1,
+                                memory_format=memory_format)
+        trainer.callbacks.append(layouts)
+        trainer.fit(module, train_dataloaders=loader(), val_dataloaders=loader())
+        return module, layouts
+    plain, plain_layouts = fit("contiguous")
+    fast, fast_layouts = fit("channels_last")
+    # the same arithmetic (the first step's loss, up to float32 rounding; later steps drift apart as
+    # any rounding difference does through adder and shift training)
+    assert fast_layouts.first_loss == pytest.approx(plain_layouts.first_loss, rel=1e-4)
+    plain_layouts, fast_layouts = plain_layouts.during, fast_layouts.during
+    assert all(s == {False} for s in plain_layouts) and all(s == {True} for s in fast_layouts)
+    assert not any(_nhwc(p) for p in fast.parameters() if p.dim() == 4)   # handed back in the usual layout
+    ckpt = torch.load(tmp_path / "channels_last" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert all(_nhwc(t) for t in ckpt["state_dict"].values() if t.dim() == 4)
+    with pytest.raises(ValueError, match="memory_format='nhwc' is not valid; valid values: channels_last, contiguous"):
+        build_trainer(tmp_path / "bad", "retrain", 1, memory_format="nhwc")
+
+
 def test_non_finite_loss_stops_with_the_step(tmp_path):
     x = torch.full((8, 1, 8, 8), float("nan"))
     bad = DataLoader(TensorDataset(x, torch.zeros(8, dtype=torch.long)), batch_size=4)

@@ -103,6 +103,9 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
     assert evo["evolution"]["evaluations"] == params["dance"]["evolution_evaluations"] and "matched" in evo
     assert all(r["edap"] > 0 for r in co["runs"])
     assert "seconds" not in json.dumps(co)          # wall times live in reports/timing, not in metrics
+    # every finished stage removed its checkpoints (DANCE's co-exploration its per-run folders too)
+    ckpt_root = tiny_run / params["common"]["checkpoint_root"]
+    assert not ckpt_root.exists() or sorted(ckpt_root.rglob("*")) == []
     report = (tiny_run / "reports" / "REPORT.md").read_text()
     assert "DANCE" in report and (tiny_run / "reports" / "REPORT.html").stat().st_size > 10_000
     # a second repro has nothing to do

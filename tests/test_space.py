@@ -200,3 +200,113 @@ def test_candidate_specs_cover_every_allowed_op():
         assert list(entry) == allowed
     child = ChildNet(baseline_arch("all-conv", TINY), TINY)
     assert child.layer_specs() == arch_layer_specs(child.arch, TINY)
+
+
+# ---- multi-path calls share the expand and depthwise stages (issue 19) ------------------------------
+def _unshared_forward(net, x, weights=None, active=None, full_width=False):
+    """The supernet's forward as it was before stage sharing: every candidate through run_op, mixed."""
+    x = net.forward_stem(x)
+    for li, layer in enumerate(net.layers):
+        indices = range(len(layer.candidates)) if active is None else active[li]
+        out = None
+        for i in indices:
+            y = layer.run_op(i, x, full_width)
+            y = y / len(indices) if weights is None else y * weights[li][i]
+            out = y if out is None else out + y
+        x = out
+    return net.forward_head(x)
+
+
+def _sharing_net(space, sharing, adder_eta="keep"):
+    torch.manual_seed(0)
+    layout = FBNetLayout(width_mult=0.25, depth_mult=0.5, in_channels=1, input_size=8, num_classes=5)
+    net = Supernet(space, layout, adder_free_ends=0, weight_sharing=sharing).double()
+    for layer in net.layers:
+        for block in layer.shared.values():
+            torch.nn.init.normal_(block.bn3.weight)  # residual blocks start as the identity
+            if adder_eta != "keep":
+                for m in block.modules():
+                    if getattr(m, "kind", None) == "adder" and hasattr(m, "eta"):
+                        m.eta = adder_eta
+    return net
+
+
+def _outputs_and_grads(net, forward, x, weights, active, full_width):
+    out = forward(x, weights, active, full_width)
+    target = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    params = list(net.parameters())
+    mixing = [w for w in weights if w is not None] if weights is not None else []
+    grads = torch.autograd.grad((out * target).sum(), params + mixing, allow_unused=True)
+    return out, grads
+
+
+def _assert_close(a, b, what):
+    if a is None or b is None:
+        assert a is None and b is None, what
+        return
+    scale = max(b.abs().max().item(), 1.0)  # relative for large values, absolute for small ones
+    err = (a - b).abs().max().item() / scale
+    assert err < 1e-10, f"{what}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("space,sharing,adder_eta", [
+    ("Hybrid-All", "elastic", "keep"), ("Hybrid-All", "elastic_kinds", "keep"),
+    ("Hybrid-All", "channels", "keep"), ("Hybrid-All", "elastic", None), ("OnlyConv", "elastic", "keep"),
+    ("OnlyConv", "channels", "keep"), ("MultFree", "elastic", "keep")])
+@pytest.mark.parametrize("mode", ["soft", "hard", "full_width"])
+def test_multi_path_calls_share_stages_with_the_same_outputs_and_gradients(space, sharing, adder_eta, mode):
+    """Soft mode (all candidates), multi-path hard mode and full-width calls: the stage-sharing
+    forward gives the outputs and the gradients of every parameter and mixing weight of running
+    each candidate on its own (float64, to 1e-10)."""
+    net = _sharing_net(space, sharing, adder_eta)
+    x = torch.randn(3, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    wgen = torch.Generator().manual_seed(2)
+    weights = [torch.softmax(torch.randn(len(c), generator=wgen, dtype=torch.float64), 0).requires_grad_()
+               for c in net.candidates]
+    active = None if mode == "soft" else net.sample_active(n_paths=4, generator=torch.Generator().manual_seed(3))
+    if mode == "full_width":
+        weights = None
+    full_width = mode == "full_width"
+    shared_fw = lambda *a: net(*a)  # noqa: E731
+    unshared_fw = lambda *a: _unshared_forward(net, *a)  # noqa: E731
+    out, grads = _outputs_and_grads(net, shared_fw, x, weights, active, full_width)
+    ref, ref_grads = _outputs_and_grads(net, unshared_fw, x, weights, active, full_width)
+    _assert_close(out, ref, "output")
+    names = [n for n, _ in net.named_parameters()] + [f"mixing[{i}]" for i in range(len(weights or []))]
+    assert len(grads) == len(ref_grads) == len(names)
+    for name, g, r in zip(names, grads, ref_grads):
+        _assert_close(g, r, name)
+
+
+def test_shared_stages_run_each_expand_and_depthwise_once():
+    """In a soft-mode call on an elastic Hybrid-All layer, the mult and shift blocks' pw1 run once
+    (at e6) and their dw once per kernel; the adder block (per-call gradient rescale) runs every
+    stage per candidate; every pw2 runs per candidate."""
+    net = _sharing_net("Hybrid-All", "elastic")
+    layer = net.layers[2]
+    counts = {}
+    hooks = [m.register_forward_hook(lambda mod, inp, out, name=name: counts.__setitem__(name, counts.get(name, 0) + 1))
+             for name, m in layer.named_modules() if name.endswith(("pw1", "dw", "pw2"))]
+    x = torch.randn(2, layer.slot.in_channels, 4, 4, dtype=torch.float64)
+    layer(x, torch.full((len(layer.candidates),), 1.0 / len(layer.candidates), dtype=torch.float64))
+    for h in hooks:
+        h.remove()
+    assert counts == {"shared.mult.pw1": 1, "shared.mult.dw": 2, "shared.mult.pw2": 6,
+                      "shared.shift.pw1": 1, "shared.shift.dw": 2, "shared.shift.pw2": 6,
+                      "shared.adder.pw1": 6, "shared.adder.dw": 6, "shared.adder.pw2": 6}
+    net.eval()  # eval mode (BN running statistics), no autograd: the same outputs too
+    x = torch.randn(2, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        _assert_close(net(x), _unshared_forward(net, x), "eval-mode output")
+
+
+@pytest.mark.parametrize("space,sharing", [("Hybrid-All", "elastic_kinds"), ("OnlyConv", "channels")])
+def test_single_path_call_is_bitwise_run_op(space, sharing):
+    net = _sharing_net(space, sharing)
+    x = torch.randn(2, 1, 8, 8, dtype=torch.float64)
+    for seed in range(3):
+        active = net.sample_active(n_paths=1, generator=torch.Generator().manual_seed(seed))
+        weights = [torch.rand(len(c), dtype=torch.float64) for c in net.candidates]
+        for w, fw in ((None, False), (weights, False), (None, True)):
+            with torch.no_grad():
+                assert torch.equal(net(x, w, active, fw), _unshared_forward(net, x, w, active, fw))

@@ -28,6 +28,8 @@ after a resume.
 """
 from __future__ import annotations
 
+import math
+
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
@@ -104,6 +106,16 @@ class SearchModule(EpochHistory, pl.LightningModule):
     def probabilities(self) -> list[list[float]]:
         return [F.softmax(a.detach().float(), 0).cpu().tolist() for a in self.alphas]
 
+    def alpha_spread(self) -> dict:
+        """How far alpha has left uniform, over the searchable layers: the mean normalised entropy of
+        each layer's softmax (1 = uniform, 0 = one candidate certain) and the mean probability of
+        each layer's most likely candidate (uniform: 1/n).  A search whose entropy stays near 1 has
+        not decided anything: its argmax architecture is close to a random draw."""
+        probs = [F.softmax(a.detach().double(), 0) for a in self.alphas]
+        ent = [float(-(q * q.clamp_min(1e-300).log()).sum() / math.log(q.numel())) for q in probs if q.numel() > 1]
+        return {"alpha_entropy": sum(ent) / len(ent) if ent else 0.0,
+                "alpha_max_prob": sum(float(q.max()) for q in probs) / len(probs)}
+
     def derived_arch(self) -> list[str]:
         return [cands[int(a.argmax())] for cands, a in zip(self.candidates, self.alphas)]
 
@@ -167,7 +179,8 @@ class SearchModule(EpochHistory, pl.LightningModule):
                 self.hw_weight /= 2
         self.alpha_history.append(self.probabilities())
         record = {"epoch": self.current_epoch, "tau": self.tau, "derived_cost": cost,
-                  "hw_weight": float(self.hw_weight), "arch": self.derived_arch(), **self.epoch_stats.summary(self),
+                  "hw_weight": float(self.hw_weight), "arch": self.derived_arch(), **self.alpha_spread(),
+                  **self.epoch_stats.summary(self),
                   **{"arch_" + k: v for k, v in self.arch_stats.summary(self).items()}}
         self.record_epoch(record)
 

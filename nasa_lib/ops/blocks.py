@@ -77,19 +77,66 @@ class MBConvBlock(CountsOps, nn.Module):
     def forward(self, x: torch.Tensor, expansion: int | None = None, kernel: int | None = None,
                 groups: int | None = None, as_kind: str | None = None) -> torch.Tensor:
         """Run as the candidate (expansion, kernel, groups); ``None`` = the block's own value.
-        ``as_kind="shift"`` runs a multiplication block as the shift block sharing its weights."""
+        ``as_kind="shift"`` runs a multiplication block as the shift block sharing its weights.
+        The same as ``project(depthwise(expand(x, ...), ...), x, ...)``."""
+        g = self.groups if groups is None else groups
+        y = self.expand(x, expansion, g, as_kind)
+        y = self.depthwise(y, kernel, as_kind)
+        return self.project(y, x, g, as_kind)
+
+    # The three stages of :meth:`forward`; ``MixedLayer`` runs them separately to share the first
+    # two among the candidates of one block (see :meth:`channelwise_stages`).
+    def resolve_expansion(self, expansion: int | None, groups: int | None) -> tuple[int, int]:
+        """(expansion, groups) of a candidate; ``None`` = the block's own value."""
         e = self.expansion if expansion is None else expansion
         g = self.groups if groups is None else groups
         if e > self.expansion or (self.groups > 1 and e != self.expansion):
             raise ValueError(f"expansion={e} is not valid for this block; valid: <= {self.expansion}"
                              + (" (grouped blocks run at their own width only)" if self.groups > 1 else ""))
+        return e, g
+
+    def expand(self, x: torch.Tensor, expansion: int | None = None, groups: int | None = None,
+               as_kind: str | None = None) -> torch.Tensor:
+        """1x1 (C_in -> C_in*e), BN, ReLU [, channel shuffle when grouped]."""
+        e, g = self.resolve_expansion(expansion, groups)
         mid = self.in_channels * e
         y = F.relu(sliced_batch_norm(self.bn1, self.pw1(x, mid, self.in_channels, groups=g, as_kind=as_kind)))
         if g > 1:
             y = channel_shuffle(y, g)
-        y = F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid, kernel=kernel, as_kind=as_kind)))
-        y = self.bn3(self.pw2(y, self.out_channels, mid, groups=g, as_kind=as_kind))
+        return y
+
+    def depthwise(self, y: torch.Tensor, kernel: int | None = None, as_kind: str | None = None) -> torch.Tensor:
+        """kxk depthwise at the block's stride, BN, ReLU, on the ``y.shape[1]`` expanded channels."""
+        mid = y.shape[1]
+        return F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid, kernel=kernel, as_kind=as_kind)))
+
+    def project(self, y: torch.Tensor, x: torch.Tensor, groups: int | None = None,
+                as_kind: str | None = None) -> torch.Tensor:
+        """1x1 (-> C_out), BN [, + the block's input ``x`` when residual]."""
+        g = self.groups if groups is None else groups
+        y = self.bn3(self.pw2(y, self.out_channels, y.shape[1], groups=g, as_kind=as_kind))
         return y + x if self.use_residual else y
+
+    def channelwise_stages(self) -> bool:
+        """Whether :meth:`expand` and :meth:`depthwise` are channel-wise, with nothing per call:
+        each output channel (and the gradients it sends back) depends only on its own weights and
+        BN, so a candidate of expansion e gets the leading ``C_in*e`` channels of the same stage run
+        at a larger expansion (same kernel, groups and ``as_kind``), and one run serves several
+        candidates with the same outputs and gradients.  True for float (unquantised) mult and
+        shift blocks (also as the shift view), and adder blocks without AdderNet's per-call weight
+        gradient rescale (``eta=None``).  Not for: quantised blocks (per-tensor activation ranges,
+        updated per call), adder blocks with ``eta`` (the gradient's rescale depends on which
+        candidates' gradients are summed in one call), shift-adder blocks (their 1x1's adder part
+        mixes all expanded channels)."""
+        for conv in (self.pw1, self.dw):
+            if getattr(conv, "quantize", False):
+                return False
+            if conv.kind == "adder":
+                if getattr(conv, "eta", None) is not None:
+                    return False
+            elif conv.kind not in ("mult", "shift"):
+                return False
+        return True
 
     def layer_specs(self, height: int, width: int, batch: int = 1, expansion: int | None = None,
                     prefix: str = "") -> list[LayerSpec]:

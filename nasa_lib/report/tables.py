@@ -325,18 +325,22 @@ def nasaf_table(doc: dict, ref: Reference) -> str | None:
     diffs = comp.get("differences") or []
     return table + ("\n\nWhat remains different, and why:\n\n" + "\n".join(f"- {d}" for d in diffs) if diffs else "")
 def search_table(out: PipelineOutputs) -> str:
-    """Every search, one row per seed: the architecture it derived, its cost, the supernet's accuracy."""
+    """Every search, one row per seed: the architecture it derived, its cost, the supernet's accuracy, and how
+    far alpha left uniform (mean normalised entropy over the layers, mean probability of each layer's most
+    likely candidate): a search that stays near uniform has in effect drawn its architecture at random."""
     header = ["run", "seed", "space", "mode", "architecture (one op per searchable layer)", "blocks", "derived cost",
-              "supernet val. acc. (%)"]
+              "supernet val. acc. (%)", "alpha entropy (1 = uniform)", "alpha max. prob."]
     body = []
     for run in sorted(out.search):
         for k, src in out.per_seed("search", run).items():
             doc = src.doc
             acc = doc.get("final_val_acc")
+            last = doc["history"][-1] if doc.get("history") else {}
             body.append([run, str(k), doc["space"], doc.get("mode", "?"), " ".join(f"`{op}`" for op in doc["arch"]),
                          composition(doc["arch"]),
                          f"{fmt(doc.get('derived_cost'))} {doc.get('cost_unit', '')}".strip(),
-                         fmt(None if acc is None else 100 * acc)])
+                         fmt(None if acc is None else 100 * acc), fmt(last.get("alpha_entropy")),
+                         fmt(last.get("alpha_max_prob"))])
     return markdown_table(header, body)
 
 

@@ -27,6 +27,12 @@ A layer runs in one of these ways:
 * ``full_width=True``: every candidate runs at its shared block's full width (PGP's first half of
   each phase trains the e6 blocks whole).
 
+When more than one candidate runs in a call, candidates of one block share the work of their
+expand (pw1, BN1, ReLU) and depthwise (dw, BN2, ReLU) stages, which are per channel: a smaller
+expansion's are the leading channels of a larger one's (:meth:`MixedLayer.run_ops_shared`; same
+outputs and gradients, BN running statistics updated once per shared stage).  A one-candidate call
+runs the candidate alone, unchanged (:meth:`MixedLayer.run_op`).
+
 Restricting to an operator group (multiplication-based only, adder only, ...) is done by
 choosing the active paths: :meth:`Supernet.sample_active` draws them from the allowed kinds.
 """
@@ -102,6 +108,17 @@ class MixedLayer(nn.Module):
             raise ValueError(f"layer {self.slot.index}: op {op!r} is not a candidate; valid: {', '.join(self.candidates)}")
         return self.skip if cfg.kind == "skip" else self.shared[_share_name(share_key(cfg, self.weight_sharing))]
 
+    def _call_of(self, index: int, full_width: bool = False) -> tuple:
+        """(block, expansion, kernel, groups, as_kind) with which :meth:`run_op` runs candidate
+        ``index`` (groups resolved: never None)."""
+        cfg = self.configs[index]
+        block = self.shared[_share_name(share_key(cfg, self.weight_sharing))]
+        as_kind = cfg.kind if cfg.kind != block.kind else None
+        if full_width:
+            return (block, block.expansion, cfg.kernel,
+                    1 if self.weight_sharing != "channels" else block.groups, as_kind)
+        return block, cfg.expansion, cfg.kernel, cfg.groups, as_kind
+
     def run_op(self, index: int, x: torch.Tensor, full_width: bool = False) -> torch.Tensor:
         """Candidate ``index`` on ``x``; ``full_width``: at its shared block's full expansion (its own
         kernel and groups), PGP's full-width steps."""
@@ -114,12 +131,73 @@ class MixedLayer(nn.Module):
             return block(x, block.expansion, cfg.kernel, 1 if self.weight_sharing != "channels" else None, as_kind)
         return block(x, cfg.expansion, cfg.kernel, cfg.groups, as_kind)
 
+    def run_ops_shared(self, indices, x: torch.Tensor, full_width: bool = False) -> list[torch.Tensor]:
+        """The outputs of :meth:`run_op` for every candidate in ``indices``, with the expand and
+        depthwise stages shared among candidates (what a multi-path call runs).
+
+        Candidates of one block with the same ``as_kind`` and groups share one expand stage (pw1,
+        BN1, ReLU [, shuffle]) run at their largest expansion, each taking its leading ``C_in*e``
+        channels (grouped candidates: only those of the same expansion, as a g2 view's channels are
+        not a prefix of a wider one's; g1 and g2 never mix); those with the same kernel too share
+        one depthwise stage (dw, BN2, ReLU), run on the leading channels of the expand output at
+        their largest expansion; pw2 + BN3 (+ residual) run per candidate.  Only blocks whose
+        stages are channel-wise (:meth:`MBConvBlock.channelwise_stages`: float mult and shift
+        blocks, also as the shift view) share so.  Adder blocks (AdderNet rescales each call's
+        weight gradient by that call's own norm, so a shared call would give other gradients),
+        shift-adder and quantised blocks, and the skip, run as in :meth:`run_op`.  The outputs and
+        the gradients of all parameters and inputs are those of running each candidate on its own
+        (as :meth:`run_op`), up to floating-point rounding.
+
+        The one intended difference: in a shared expand or depthwise stage, BN1's or BN2's running
+        statistics are updated once (by its widest run, whose leading channels hold each of its
+        candidates' batch statistics) instead of once per candidate: after a step a channel's
+        running mean/var have taken one EMA step towards the batch statistics instead of several
+        towards the same values.  Running statistics are used only in eval mode; the training
+        mode's batch-statistics outputs and gradients are unchanged."""
+        calls = {}
+        expand_at: dict[tuple, int] = {}  # expand key -> largest expansion among its candidates
+        dw_at: dict[tuple, int] = {}  # expand key + (kernel,) -> the same among those of that kernel
+        for i in indices:
+            if self.configs[i].kind == "skip":
+                continue
+            block, e, k, g, as_kind = calls[i] = self._call_of(i, full_width)
+            if block.channelwise_stages():
+                key = (id(block), as_kind, g, e if g > 1 else None)
+                expand_at[key] = max(expand_at.get(key, 0), e)
+                dw_at[key + (k,)] = max(dw_at.get(key + (k,), 0), e)
+        expanded: dict[tuple, torch.Tensor] = {}
+        dw_out: dict[tuple, torch.Tensor] = {}
+        outs = []
+        for i in indices:
+            if i not in calls:
+                outs.append(self.run_op(i, x, full_width))
+                continue
+            block, e, k, g, as_kind = calls[i]
+            key = (id(block), as_kind, g, e if g > 1 else None)
+            if key not in expand_at:  # a block whose stages do not share: as run_op
+                outs.append(block(x, e, k, g, as_kind))
+                continue
+            if key not in expanded:
+                expanded[key] = block.expand(x, expand_at[key], g, as_kind)
+            if key + (k,) not in dw_out:
+                y, mid = expanded[key], block.in_channels * dw_at[key + (k,)]
+                dw_out[key + (k,)] = block.depthwise(y if y.shape[1] == mid else y[:, :mid], k, as_kind)
+            block.resolve_expansion(e, g)  # the checks run_op makes
+            y = dw_out[key + (k,)]
+            mid = block.in_channels * e
+            outs.append(block.project(y if y.shape[1] == mid else y[:, :mid], x, g, as_kind))
+        return outs
+
     def forward(self, x, weights: torch.Tensor | None = None, active: list[int] | None = None,
                 full_width: bool = False) -> torch.Tensor:
+        """Mix the candidates ``active`` (all if None) by ``weights`` (averaged if None).  One
+        candidate runs as :meth:`run_op`; several share their blocks' expand and depthwise stages
+        (:meth:`run_ops_shared`, whose docstring gives the one difference: BN running statistics)."""
         indices = range(len(self.candidates)) if active is None else active
+        ys = ([self.run_op(i, x, full_width) for i in indices] if len(indices) == 1
+              else self.run_ops_shared(indices, x, full_width))
         out = None
-        for i in indices:
-            y = self.run_op(i, x, full_width)
+        for i, y in zip(indices, ys):
             y = y / len(indices) if weights is None else y * weights[i]
             out = y if out is None else out + y
         return out

@@ -105,7 +105,7 @@ def trainer(p: StageParams, out_dir: Path, stage: str, epochs: int, supernet: bo
     return build_trainer(out_dir, stage, epochs, accelerator=c.accelerator, devices=devices or c.devices,
                          precision=c.precision, sync_batchnorm=c.sync_batchnorm,
                          find_unused_parameters=supernet, limit_train_batches=c.limit_train_batches,
-                         live_dir=live_dir)
+                         live_dir=live_dir, memory_format=c.memory_format)
 
 
 def finish(trainer, ckpt_dir: Path, root) -> None:
@@ -114,6 +114,11 @@ def finish(trainer, ckpt_dir: Path, root) -> None:
     interrupted stage keeps its folder, and the next ``dvc repro`` resumes from it (rank 0)."""
     if trainer.global_rank != 0:
         return
+    remove_checkpoints(ckpt_dir, root)
+
+
+def remove_checkpoints(ckpt_dir: Path, root) -> None:
+    """Delete ``ckpt_dir`` and every folder up to ``root`` (itself included) that this leaves empty."""
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     root, folder = Path(root).resolve(), Path(ckpt_dir).resolve().parent
     while True:

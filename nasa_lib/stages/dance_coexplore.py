@@ -15,7 +15,7 @@ from pathlib import Path
 from ..artifacts import DanceCoexploreResults, SearchMetrics
 from ..io import read_json, timing_path, without_timing, write_json
 from . import paths
-from .common import declare, layout_of, load_for_run, load_supernet, make_datamodule, setup_run
+from .common import declare, layout_of, load_for_run, load_supernet, make_datamodule, remove_checkpoints, setup_run
 from .common import trainer as stage_trainer      # 'trainer' names the local Lightning trainers here
 from .params import PARAMS_FILE, StageParams
 
@@ -212,6 +212,7 @@ def run(p: StageParams, run: str) -> dict:
     results.write(paths.dance_results(run))
     results.metrics().write(paths.dance_metrics("coexplore", run))
     write_json(timing_path(paths.dance_metrics("coexplore", run)), timing)
+    remove_checkpoints(root, p.common.checkpoint_root)   # each run's folder went when it finished; now theirs
     return results.to_dict() | {"timing": timing, "matched_evolutionary": matched_evo}
 
 

@@ -233,6 +233,8 @@ class CommonParams:
     devices: int = rule(Number(int, 1), "> 1: Lightning DDP, one process per device")
     sync_batchnorm: bool = rule(Flag())
     precision: str = rule(Choice(("32-true", "16-mixed", "bf16-mixed")))
+    memory_format: str = rule(Choice("nasa_lib.nas.runner:MEMORY_FORMATS"),
+                              "layout of 4-D weights and activations while a stage trains")
     checkpoint_root: str = rule(Text(), "interrupted stages resume from here")
     limit_train_batches: float | None = rule(Number(float, 0, nullable=True, low_open=True))
 
