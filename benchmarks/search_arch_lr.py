@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -50,11 +49,10 @@ def main(argv: list[str]) -> dict:
         module = search.run(search.load(RUN, "params.yaml"), RUN, seed, params_file="params.yaml")
         search_s = time.perf_counter() - t0
         _, metrics = retrain.run(retrain.load(RUN, "params.yaml"), RUN, seed, params_file="params.yaml")
-    probs = module.probabilities()
-    entropy = [-sum(q * math.log(q) for q in p if q > 0) / math.log(len(p)) for p in probs]
+    spread = module.alpha_spread()
     return {"name": name, "seed": seed, "sets": sets, "search_s": search_s, "arch": module.derived_arch(),
-            "cost": module.derived_cost(), "norm_entropy_mean": sum(entropy) / len(entropy),
-            "max_prob_mean": sum(max(p) for p in probs) / len(probs),
+            "cost": module.derived_cost(), "norm_entropy_mean": spread["alpha_entropy"],
+            "max_prob_mean": spread["alpha_max_prob"],
             "supernet_val": module.history[-1].get("val_acc"),
             "retrain": {k: v for k, v in metrics.items() if "acc" in k and isinstance(v, float)}}
 

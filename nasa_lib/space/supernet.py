@@ -109,8 +109,9 @@ class MixedLayer(nn.Module):
         return self.skip if cfg.kind == "skip" else self.shared[_share_name(share_key(cfg, self.weight_sharing))]
 
     def _call_of(self, index: int, full_width: bool = False) -> tuple:
-        """(block, expansion, kernel, groups, as_kind) with which :meth:`run_op` runs candidate
-        ``index`` (groups resolved: never None)."""
+        """(block, expansion, kernel, groups, as_kind): how candidate ``index`` (not the skip) runs
+        on its shared block (groups resolved: never None); ``full_width``: at the block's full
+        expansion, its own kernel and groups (PGP's full-width steps)."""
         cfg = self.configs[index]
         block = self.shared[_share_name(share_key(cfg, self.weight_sharing))]
         as_kind = cfg.kind if cfg.kind != block.kind else None
@@ -122,14 +123,10 @@ class MixedLayer(nn.Module):
     def run_op(self, index: int, x: torch.Tensor, full_width: bool = False) -> torch.Tensor:
         """Candidate ``index`` on ``x``; ``full_width``: at its shared block's full expansion (its own
         kernel and groups), PGP's full-width steps."""
-        cfg = self.configs[index]
-        if cfg.kind == "skip":
+        if self.configs[index].kind == "skip":
             return self.skip(x)
-        block = self.shared[_share_name(share_key(cfg, self.weight_sharing))]
-        as_kind = cfg.kind if cfg.kind != block.kind else None
-        if full_width:
-            return block(x, block.expansion, cfg.kernel, 1 if self.weight_sharing != "channels" else None, as_kind)
-        return block(x, cfg.expansion, cfg.kernel, cfg.groups, as_kind)
+        block, expansion, kernel, groups, as_kind = self._call_of(index, full_width)
+        return block(x, expansion, kernel, groups, as_kind)
 
     def run_ops_shared(self, indices, x: torch.Tensor, full_width: bool = False) -> list[torch.Tensor]:
         """The outputs of :meth:`run_op` for every candidate in ``indices``, with the expand and
@@ -160,9 +157,10 @@ class MixedLayer(nn.Module):
         for i in indices:
             if self.configs[i].kind == "skip":
                 continue
-            block, e, k, g, as_kind = calls[i] = self._call_of(i, full_width)
+            block, e, k, g, as_kind = call = self._call_of(i, full_width)
+            key = (id(block), as_kind, g, e if g > 1 else None)   # the candidates of one expand stage
+            calls[i] = call + (key,)
             if block.channelwise_stages():
-                key = (id(block), as_kind, g, e if g > 1 else None)
                 expand_at[key] = max(expand_at.get(key, 0), e)
                 dw_at[key + (k,)] = max(dw_at.get(key + (k,), 0), e)
         expanded: dict[tuple, torch.Tensor] = {}
@@ -172,8 +170,7 @@ class MixedLayer(nn.Module):
             if i not in calls:
                 outs.append(self.run_op(i, x, full_width))
                 continue
-            block, e, k, g, as_kind = calls[i]
-            key = (id(block), as_kind, g, e if g > 1 else None)
+            block, e, k, g, as_kind, key = calls[i]
             if key not in expand_at:  # a block whose stages do not share: as run_op
                 outs.append(block(x, e, k, g, as_kind))
                 continue
