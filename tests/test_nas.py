@@ -83,6 +83,30 @@ def test_each_pgp_phase_updates_exactly_its_parameters(tmp_path, phase_epoch, tr
         assert not any(changed(before, groups.get(kind, []))), f"{kind} must not change in phase {phase_epoch}"
 
 
+@pytest.mark.parametrize("paths", ["all_kinds", "adder_only"])
+def test_the_adder_phase_draws_its_paths_as_adder_phase_paths_says(paths):
+    """all_kinds (the NASA code): the adder phase's paths run through every kind, frozen ones included,
+    and every draw puts an adder on the path (else nothing would train); adder_only: wherever a layer
+    has adders, only adders."""
+    from nasa_lib.nas.pretrain import step_generator
+    module = PGPPretrainModule("Hybrid-All", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1, n_paths=1,
+                               adder_free_ends=0, adder_phase_paths=paths)
+    module.set_phase(1)
+    assert module.phase_name == "adder"
+    layers = module.supernet.layers
+    with_adders = [k for k, layer in enumerate(layers) if any(c.kind == "adder" for c in layer.configs)]
+    kinds_there = {c.kind for k in with_adders for c in layers[k].configs}
+    assert with_adders and kinds_there > {"adder"}
+    kinds_seen = set()
+    for step in range(200):
+        active = module.sample_training_paths(step_generator(0, step))
+        assert any(layers[k].configs[i].kind == "adder" for k in with_adders for i in active[k])
+        kinds_seen |= {layers[k].configs[i].kind for k in with_adders for i in active[k]}
+    assert kinds_seen == (kinds_there if paths == "all_kinds" else {"adder"})
+    with pytest.raises(ValueError, match="adder_phase_paths='some' is not valid; valid values: all_kinds, adder_only"):
+        PGPPretrainModule("Hybrid-All", LAYOUT_D, epochs=3, mult_epochs=1, adder_epochs=1, adder_phase_paths="some")
+
+
 def _pretrain_three_phases(tmp_path, space: str, batches: int) -> PGPPretrainModule:
     """One epoch per PGP phase through Lightning, ``batches`` training batches each."""
     pl.seed_everything(0)

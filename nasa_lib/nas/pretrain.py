@@ -6,7 +6,7 @@ Phases by epoch (SOURCES.md [NASA-code] search.py; every count is a parameter):
 phase      epochs                        what trains
 =========  ============================  ===========================================
 ``mult``   [0, mult_epochs)              multiplication-based ops (conv, shift) + skip
-``adder``  [mult, mult + adder_epochs)   adder ops only (adder, shift-adder); all else frozen
+``adder``  [mult, mult + adder_epochs)   adder ops (adder, shift-adder); all else frozen
 ``mixed``  [mult + adder, epochs)        every op
 =========  ============================  ===========================================
 
@@ -15,9 +15,10 @@ its shared block's full width (e6); afterwards e1/e3 candidates use their slices
 steps, so a phase of one epoch still trains slices: counted in whole epochs, a 1-epoch phase was
 full width throughout and the slices that search later picks were never trained, FINDINGS.md.)
 Each step samples ``n_paths`` active paths per layer uniformly among the phase's kinds (no
-architecture update).  ``pgp=False`` is the ablation: every epoch is ``mixed`` at slice width.  A
-phase whose kinds the space does not contain (the adder phase of OnlyConv) trains, and is
-recorded, as ``mixed``.  The learning rate follows a cosine per step.
+architecture update); in the adder phase ``adder_phase_paths`` says among which candidates
+(:data:`ADDER_PHASE_PATHS`: by default every candidate, the frozen ones included).  ``pgp=False``
+is the ablation: every epoch is ``mixed`` at slice width.  A phase whose kinds the space does not
+contain (the adder phase of OnlyConv) trains, and is recorded, as ``mixed``.  The learning rate follows a cosine per step.
 
 Validation (every epoch) measures the supernet on ``eval_paths`` fixed random single paths drawn
 from the kinds trained so far (paths through kinds not yet trained say nothing), plus the widest
@@ -38,6 +39,18 @@ from .common import EpochHistory, EpochStats, batch_statistics_bn, check_finite,
 
 # Kinds each phase trains, from the op-kind table; the final "mixed" phase trains every kind (None).
 PHASE_KINDS = {**{phase: kinds_in_phase(phase) for phase in PGP_PHASES}, "mixed": None}
+
+# Which candidates the adder phase's paths run through (only the adder kinds' weights train in either):
+#   all_kinds   every candidate of every kind, the frozen conv / shift / skip ones included (gradients
+#               still flow through them), as the NASA code does (search.py / model_search_ws_mix_fix_conv.py:
+#               the adder stage draws among all ops and runs the non-adder ones with grad=False).  The
+#               adders learn inside the mixed networks the search later samples.  A draw with no adder
+#               candidate in any layer (nothing would train) is redrawn.
+#   adder_only  only adder-kind candidates wherever a layer has one: the adders learn to feed one another,
+#               and mixed paths were near or below chance all phase long (Hybrid-All on the embedded default:
+#               1-3 % for the paths that mix kinds, benchmarks/results/pgp_adder_phase.jsonl).
+ADDER_PHASE_PATHS = ("all_kinds", "adder_only")
+_MAX_REDRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -85,11 +98,15 @@ class PGPPretrainModule(EpochHistory, pl.LightningModule):
     def __init__(self, space: str, layout: dict, epochs: int, mult_epochs: int = 40, adder_epochs: int = 40,
                  pgp: bool = True, full_width_fraction: float = 0.5, n_paths: int = 1, lr: float = 0.1,
                  momentum: float = 0.9, weight_decay: float = 1e-4, adder_free_ends: int = 3,
-                 shift_mode: str = "q", eval_paths: int = 8, seed: int = 0, weight_sharing: str = "elastic"):
+                 shift_mode: str = "q", eval_paths: int = 8, seed: int = 0, weight_sharing: str = "elastic",
+                 adder_phase_paths: str = "all_kinds"):
         super().__init__()
         self.save_hyperparameters()
         if eval_paths < 1:
             raise ValueError(f"eval_paths={eval_paths} is not valid; it must be >= 1")
+        if adder_phase_paths not in ADDER_PHASE_PATHS:
+            raise ValueError(f"adder_phase_paths={adder_phase_paths!r} is not valid; valid values: "
+                             f"{', '.join(ADDER_PHASE_PATHS)}")
         self.schedule = PGPSchedule(epochs, mult_epochs, adder_epochs, pgp, full_width_fraction)
         self.supernet = Supernet(space, FBNetLayout.from_dict(layout), adder_free_ends, shift_mode=shift_mode,
                                  weight_sharing=weight_sharing)
@@ -132,10 +149,21 @@ class PGPPretrainModule(EpochHistory, pl.LightningModule):
         return int(n) if isinstance(n, (int, float)) and 0 < n < float("inf") else 1
 
     # ---- steps ---------------------------------------------------------------------------
+    def sample_training_paths(self, generator: torch.Generator) -> list[list[int]]:
+        """The step's active candidates per layer: among the phase's kinds, except in the adder phase
+        with ``adder_phase_paths="all_kinds"`` (among every candidate, redrawn until one is an adder)."""
+        kinds = self.phase_kinds()
+        if not (self.phase_name == "adder" and kinds is not None and self.hparams.adder_phase_paths == "all_kinds"):
+            return self.supernet.sample_active(kinds, self.hparams.n_paths, generator)
+        for _ in range(_MAX_REDRAWS):
+            active = self.supernet.sample_active(None, self.hparams.n_paths, generator)
+            if any(layer.configs[i].kind in kinds for layer, act in zip(self.supernet.layers, active) for i in act):
+                return active
+        raise RuntimeError(f"pretrain: no draw of {_MAX_REDRAWS} put an adder candidate on the path")
+
     def training_step(self, batch, batch_idx):
         x, y = batch
-        active = self.supernet.sample_active(self.phase_kinds(), self.hparams.n_paths,
-                                             step_generator(self.hparams.seed, self.global_step))
+        active = self.sample_training_paths(step_generator(self.hparams.seed, self.global_step))
         full_width = self.schedule.full_width(self.current_epoch, batch_idx, self.steps_per_epoch())
         self.full_width_steps = getattr(self, "full_width_steps", 0) + int(full_width)
         logits = self.supernet(x, active=active, full_width=full_width)

@@ -274,6 +274,8 @@ class PretrainParams:
     adder_epochs: int = rule(Number(int, 0))
     full_width_fraction: float = rule(Number(float, 0, 1))
     n_paths: int = rule(Number(int, 1))
+    adder_phase_paths: str = rule(Choice("nasa_lib.nas.pretrain:ADDER_PHASE_PATHS"),
+                                  "the adder phase's paths: every candidate (adders trained) or adders only")
     lr: float = rule(Number(float, 0, low_open=True))
     weight_decay: float = rule(Number(float, 0))
     eval_paths: int = rule(Number(int, 1), "fixed random paths the supernet is validated on (+ the widest)")

@@ -40,7 +40,7 @@ def run(p: StageParams, run: str, seed: int | None = None, params_file=PARAMS_FI
                                spec.pgp, pre.full_width_fraction, pre.n_paths, pre.lr,
                                weight_decay=pre.weight_decay, adder_free_ends=net.adder_free_ends,
                                shift_mode=net.shift_mode, eval_paths=pre.eval_paths, seed=seed,
-                               weight_sharing=net.weight_sharing)
+                               weight_sharing=net.weight_sharing, adder_phase_paths=pre.adder_phase_paths)
     ckpt_dir = checkpoint_dir(p, "pretrain", run, declared(run), seed)
     tr = trainer(p, ckpt_dir, "pretrain", pre.epochs, supernet=True, live_dir=paths.dvclive("pretrain", run, seed))
     t0 = time.perf_counter()
