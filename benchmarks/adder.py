@@ -443,7 +443,7 @@ def tune_cuda(shapes, only=None) -> list:
                 T.CONFIG.update({"fwd": v, "fwd_wide": v})
                 row["forward_ms"][str(v)] = _graph_ms(lambda: T.forward(x, w, stride, pad, groups))
             for v in TUNE_DX:
-                T.CONFIG.update({"dx": v, "dx_wide": v})
+                T.CONFIG.update({"dx": v, "dx_wide": v, "dx_strided": v})
                 row["grad_input_ms"][str(v)] = _graph_ms(lambda: T.grad_input(x, w, gy, stride, pad, groups))
             T.CONFIG.clear()
             T.CONFIG.update(saved)

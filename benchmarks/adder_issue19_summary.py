@@ -5,8 +5,12 @@
 Inputs (benchmarks/results/, each written by ``bash benchmarks/issue19_gpu.sh STAGE TAG`` on the
 lent H200): ``adder_cuda_h200_issue19_baseline.json`` (the code before issue 19, with the peer
 built and the search steps profiled), ``..._iter1.json`` / ``..._iter2.json`` (intermediate
-versions and kernel tuning), ``..._final.json`` (the code as submitted), and the matching
-``adder_host_overhead_h200_issue19_*.json``.
+versions and kernel tuning), ``..._final.json`` (the first submitted code, with the peer),
+``..._final4.json`` (the current code: the strided input gradient's phase classes heaviest first;
+stage ``final3``, no peer sources in that working tree), ``..._prevcode_rerun.json`` (the code of
+``final`` again, on the same lent machine as ``..._final3b.json``; ``final3`` / ``final3b`` ran an
+intermediate version whose small-3x3 weight gradient was a Triton GEMM, slower than cuDNN, since
+removed: ``..._wgrad_gemm_probe.json``), and the matching ``adder_host_overhead_h200_issue19_*.json``.
 """
 from __future__ import annotations
 
@@ -28,8 +32,10 @@ def _key(rec):
 
 
 def main():
-    runs = {tag: _load(tag) for tag in ("baseline", "iter1", "iter2", "final")}
-    final = runs["final"]
+    runs = {tag: _load(tag) for tag in ("baseline", "iter1", "iter2", "final", "prevcode_rerun", "final3b",
+                                        "final4")}
+    final = runs["final4"]
+    peer_run = runs["final"]  # the last run with the peer built (its sources were not in final4's tree)
     rows = []
     for i, rec in enumerate(final["shapes"]):
         r = rec["ratios"]
@@ -46,12 +52,14 @@ def main():
             "host_ms_fb_adder_conv": [rec["host_ms_per_forward_backward"]["adder"],
                                       rec["host_ms_per_forward_backward"]["conv"]],
         }
-        if "peer" in fb:
-            row["peer_fb_ms"] = fb["peer"]
-            row["peer_over_adder_fb"] = r["peer_over_adder_forward_backward"]
+        prec = peer_run["shapes"][i]
+        if "peer" in prec["forward_backward_ms"]:
+            row["peer_fb_ms_from_final"] = prec["forward_backward_ms"]["peer"]
+            row["peer_over_adder_fb"] = prec["ratios"]["peer_over_adder_forward_backward"]
         rows.append(row)
     parts = {str(t["shape"]): t["default_ms"] | {"conv_forward": t["conv_forward_ms"]}
              for t in final.get("tune", [])}
+    parts_before = {str(t["shape"]): t["default_ms"] for t in runs["final"].get("tune", [])}
     inter = {rec["mode"]: rec for rec in final.get("supernet_interleaved", [])}
     soft = inter["soft"]["ratio_to_OnlyConv"]["Hybrid-All"]
     hard = inter["hard"]["ratio_to_OnlyConv"]["Hybrid-All"]
@@ -65,6 +73,10 @@ def main():
         "shapes_meeting_fb_target": sum(r["fb_target_met"] for r in rows),
         "shapes_meeting_peak_target": sum(r["peak_target_met"] for r in rows),
         "kernel_only_ms_final (CUDA graph replays)": parts,
+        "kernel_only_ms_before (adder_cuda_h200_issue19_final.json)": parts_before,
+        "search_step_by_run": {t: {m["mode"]: m["ratio_to_OnlyConv"]["Hybrid-All"]
+                                   for m in runs[t].get("supernet_interleaved", [])}
+                               for t in ("final", "prevcode_rerun", "final3b", "final4")},
         "search_step_final_interleaved": {
             "hard_ms_median": inter["hard"]["ms_per_step_median"], "hard_ratio": hard,
             "hard_target_met": hard <= TARGET_HARD,
@@ -85,9 +97,9 @@ def main():
         "peer": {
             "build_verbatim": runs["baseline"]["peer_build"].get("error", "")[-700:],
             "build_with_one_line_fix": runs["baseline"]["peer_build"].get("patched_retry", {}).get("built"),
-            "float64_check": [{"shape": c["shape"], "ok": c.get("peer_ok"),
-                               "rel_err_y_dx_dw": c.get("peer_rel_err_y_dx_dw"), "note": c.get("peer_note")}
-                              for c in checks],
+            "float64_check (adder_cuda_h200_issue19_final.json)": [
+                {"shape": c["shape"], "ok": c.get("peer_ok"), "rel_err_y_dx_dw": c.get("peer_rel_err_y_dx_dw"),
+                 "note": c.get("peer_note")} for c in peer_run["check"]],
         },
         "notes": [
             "Ratios are forward+backward medians of CUDA-event-timed single calls (benchmarks/adder.py), "
@@ -96,6 +108,12 @@ def main():
             "shape on two H200 machines, and cuDNN's own time for 128x64x16 3x3 was 0.364 and 0.588 ms.",
             "iter1 ran with the fast launch path inactive (Triton 3.6's empty HookChain was taken for a set "
             "hook); iter2 and final have it active.",
+            "Same machine, same session: the code of 'final' (prevcode_rerun) and an intermediate of the "
+            "current code (final3b) differ per shape by up to 1.4x in fb ratio on shapes whose kernels did "
+            "not change (e.g. 128x64x16x16 g2 1x1: 2.46x vs 3.54x): the fb ratios of the host-bound shapes "
+            "are within run-to-run noise; the kernel-only times (CUDA graphs) are the stable figure.",
+            "peak_MB_adder_conv lists the adder first: the adder's peak was at most the convolution's on "
+            "every shape in 'final' already (128x64x16 3x3: 44.7 vs 102.0 MB; 256x256x8 3x3: 100.25 vs 116.25).",
             "The search steps in 'final' alternate the spaces in rounds (benchmarks/adder.py "
             "--supernet-interleaved) because host-bound steps follow the lent machine's CPU speed.",
         ],
@@ -107,7 +125,7 @@ def main():
         print(r["shape_N_C_H_K_k_s_g"], "fb %.2fx (%s)" % (r["adder_over_conv_fb"], "met" if r["fb_target_met"] else "MISSED"),
               "baseline %.2fx" % r["adder_over_conv_fb_by_run"]["baseline"],
               "peak %.1f/%.1f MB" % tuple(r["peak_MB_adder_conv"]),
-              "peer/adder %.2f" % r["peer_over_adder_fb"] if "peer_over_adder_fb" in r else "peer: -")
+              "peer/adder %.2f (final)" % r["peer_over_adder_fb"] if "peer_over_adder_fb" in r else "peer: -")
     print("search step: hard %.2fx, soft %.2fx" % (hard, soft))
     print("wrote", path)
 

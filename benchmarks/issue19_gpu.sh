@@ -4,6 +4,8 @@
 #   final    : the same after the kernel changes
 #   final2   : the final figures: check, kernel-only part times, every shape beside cuDNN and the
 #              peer (built from .scratch/peer_build), search steps in interleaved rounds, host time
+#   final3   : final2 after the dense weight-gradient GEMM and the stride-phase order; the peer
+#              only where its sources (.peer/torchshiftadd) are in the working tree
 # Triton's cache and the peer's build travel back as $OUT/cache.tgz (unpack into .scratch/).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -19,10 +21,13 @@ case $stage in
       --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
     python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" 2>&1 | tee "$OUT/host_$tag.log"
     ;;
-  final2)
+  final2|final3)
+    # final3: as final2, the peer only where its sources are in the working tree (.peer/torchshiftadd)
+    peer=(--peer .peer/torchshiftadd --peer-build .scratch/peer_build --peer-skip-verbatim)
+    [ "$stage" = final3 ] && [ ! -f .peer/torchshiftadd/adder_cuda_kernel.cu ] && peer=()
     python3 benchmarks/adder.py --check --tune --tune-parts-only --supernet-interleaved \
-      --supernet-spaces OnlyConv,Hybrid-Shift,Hybrid-All --peer .peer/torchshiftadd --peer-build .scratch/peer_build \
-      --peer-skip-verbatim --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
+      --supernet-spaces OnlyConv,Hybrid-Shift,Hybrid-All "${peer[@]}" \
+      --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
     python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" 2>&1 | tee "$OUT/host_$tag.log"
     ;;
   iter)
@@ -31,5 +36,5 @@ case $stage in
     ;;
   *) python3 "$@" ;;
 esac
-[ "$stage" = final2 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
+[ "$stage" = final2 ] || [ "$stage" = final3 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
 ls -la "$OUT"

@@ -18,10 +18,16 @@ partial-sum buffers).
   dense kernel's programs each own one stride phase class ``(h mod stride, w mod stride)`` (the
   third grid axis of one launch), so only the taps that reach a position are visited, behind a
   branch that is uniform over the program (the transposed-convolution trick); stride 1 has
-  no branch.  Pointwise layers (1x1, stride 1, no padding) have their own input-gradient
-  kernel over contiguous positions (2-4x the generic kernel there, measured on an H200).
+  no branch.  The classes with the most taps come first in the grid (kernel time 0.236 ->
+  0.198 ms for 128x64x16x16 -> 128 3x3 stride 2 on an H200: adder_cuda_h200_issue19_final.json
+  vs ..._final4.json; other tiles at stride 2 were slower: ..._dx_phase_probe.json).
+  Pointwise layers (1x1, stride 1, no padding) have their own input-gradient kernel over
+  contiguous positions (2-4x the generic kernel there, measured on an H200).
 * weight gradient, depthwise: ``sum (x - w) * g`` per tap, reduced over positions in registers;
   dense: cuDNN's convolution backward (weight and bias gradient, ``sum x * g`` and ``sum g``).
+  (An implicit-GEMM Triton weight gradient, ``tl.dot`` in IEEE FP32, took 1.0-2.2x cuDNN's time
+  with its best tile on the 1x1 and small 3x3 layers and 7.5x on 256x256x8x8 3x3:
+  ..._wgrad_gemm_probe.json, from benchmarks/adder_probes/, which keeps the variant as a patch.)
   Then one finishing program (or a combine and a scale kernel for large weights) adds the
   partial sums, subtracts ``w * sum(g)`` and applies AdderNet's rescale
   (``weight_grad_rescaled``), where PyTorch operators took five launches.
@@ -125,8 +131,12 @@ def _dx_dense_kernel(x_ptr, w_ptr, gy_ptr, dx_ptr, N, C, H, W, K, P, Q, Cg, Kg, 
     pid_c = tl.program_id(1)
     pid_z = tl.program_id(2)  # group * STRIDE^2 + phase class
     g = pid_z // (STRIDE * STRIDE)
-    PH = (pid_z % (STRIDE * STRIDE)) // STRIDE
-    PW = pid_z % STRIDE
+    # the phase classes in the order of their tap phases (RPH, SPH): (0, 0) first, whose classes
+    # take the most taps (ceil(R / STRIDE) * ceil(S / STRIDE)), so the heaviest programs start first
+    RPH = (pid_z % (STRIDE * STRIDE)) // STRIDE  # the taps r with r % STRIDE == RPH reach this class
+    SPH = pid_z % STRIDE
+    PH = (RPH + STRIDE - PAD % STRIDE) % STRIDE  # (PH + PAD) % STRIDE == RPH
+    PW = (SPH + STRIDE - PAD % STRIDE) % STRIDE
     # positions of phase class (PH, PW): h = PH + i*STRIDE, w = PW + j*STRIDE
     Hc = tl.maximum((H - PH + STRIDE - 1) // STRIDE, 1)
     Wc = tl.maximum((W - PW + STRIDE - 1) // STRIDE, 1)
@@ -147,8 +157,6 @@ def _dx_dense_kernel(x_ptr, w_ptr, gy_ptr, dx_ptr, N, C, H, W, K, P, Q, Cg, Kg, 
     gsum = tl.zeros((BLOCK_M,), dtype=tl.float32)
     g_base = gy_ptr + n.to(tl.int64) * K * PQ + (g * Kg) * PQ
     w_base = w_ptr + (g * Kg) * w_sk + offs_c * w_sc  # weight [K][Cg][R][S] by its strides
-    RPH = (PH + PAD) % STRIDE  # the taps r with r % STRIDE == RPH reach this phase class
-    SPH = (PW + PAD) % STRIDE
     for k0 in range(0, Kg, K_UNROLL):
         for ku in tl.static_range(K_UNROLL):
             k = k0 + ku
@@ -426,7 +434,8 @@ def _launch(name, kernel, grid, args, consts, num_warps, num_stages=None):
 # SM with the wide tile); pointwise layers take the generic forward kernel (as fast as a
 # specialised one there) and their own input-gradient kernel (2-4x the generic one).
 CONFIG = {"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4), "fwd_wide_min_programs": 3.0,
-          "dx": (128, 32, 4), "dx_wide": (128, 32, 4), "pw_dx": (64, 32, 4), "pw_kernels": True,
+          "dx": (128, 32, 4), "dx_wide": (128, 32, 4), "dx_strided": (128, 32, 4),
+          "pw_dx": (64, 32, 4), "pw_kernels": True,
           "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22}
 _use_sat_asm = not _INTERPRETED
 ACCEPTS_STRIDED_WEIGHT = True  # adder.py passes weight views as they are (last dim contiguous)
@@ -520,7 +529,7 @@ def _launch_dx(x, weight, grad_y, stride, padding, groups, dx, use_asm):
                 (x, weight, grad_y, dx, c, k, h * w, cg, kg, nb, weight.stride(0), weight.stride(1)),
                 (4, block_m, block_c, use_asm), warps, *stages)
         return
-    block_m, cap_c, warps, *stages = CONFIG["dx_wide" if cg >= 128 else "dx"]
+    block_m, cap_c, warps, *stages = CONFIG["dx_strided" if stride > 1 else "dx_wide" if cg >= 128 else "dx"]
     block_c = min(cap_c, max(16, _next_pow2(cg)))
     taps = triton.cdiv(r, stride) * triton.cdiv(s, stride)  # taps per phase class, at most
     positions = n * triton.cdiv(h, stride) * triton.cdiv(w, stride)  # of the largest phase class
