@@ -228,7 +228,8 @@ def render_report(out: PipelineOutputs, claims: list[ClaimResult], ref: Referenc
     md.append("## 1. Progressive pretraining (PGP)\n")
     fig("report_pretrain_accuracy", "Validation accuracy of the supernet (a few fixed random paths of the whole "
         f"space) after each pretraining epoch, the mean over {_seeds_text(out)} (thick) and each seed (thin); with PGP "
-        "the shading shows its phases (multiplication-based ops only, then adder ops only, then all mixed). Dashed: "
+        "the shading shows its phases (only the multiplication-based ops train, then only the adder ops, then all). "
+        "Dashed: "
         "the same space pretrained with all ops mixed from the start.")
     if out.pretrain:
         md.append(pretrain_table(out) + "\n")
