@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stage_workspace  # noqa: E402
 
 KEEP = ("epoch", "phase", "train_loss", "train_acc", "val_acc", "val_acc_paths_min", "val_acc_paths_max",
         "val_acc_widest")
@@ -28,19 +29,7 @@ KEEP = ("epoch", "phase", "train_loss", "train_acc", "val_acc", "val_acc_paths_m
 def main(argv: list[str]) -> dict:
     root, name, run, seed, *sets = argv
     root, seed = Path(root).resolve(), int(seed)
-    work = root / "scratch" / "cfg" / name
-    work.mkdir(parents=True, exist_ok=True)
-    if not (work / "data").exists():
-        os.symlink(root / "data", work / "data")
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    for item in sets:
-        key, value = item.split("=", 1)
-        section, field = key.split(".")
-        params[section][field] = yaml.safe_load(value)
-    params["common"]["checkpoint_root"] = str(work / "ckpt")
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
-    os.chdir(work)
-    sys.path.insert(0, str(root))
+    stage_workspace.enter(root, name, sets)
     from nasa_lib.stages import pretrain
     with contextlib.redirect_stdout(sys.stderr):     # the stage's progress lines; stdout is the JSON line
         t0 = time.perf_counter()

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stage_workspace  # noqa: E402
 
 RUN = "Hybrid-All"
 
@@ -29,20 +30,7 @@ RUN = "Hybrid-All"
 def main(argv: list[str]) -> dict:
     root, name, seed, *sets = argv
     root, seed = Path(root).resolve(), int(seed)
-    work = root / "scratch" / "cfg" / name
-    (work / "artifacts").mkdir(parents=True, exist_ok=True)
-    for link, target in (("data", root / "data"), ("artifacts/pretrain", root / "artifacts" / "pretrain")):
-        if not (work / link).exists():
-            os.symlink(target, work / link)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    for item in sets:
-        key, value = item.split("=", 1)
-        section, field = key.split(".")
-        params[section][field] = yaml.safe_load(value)
-    params["common"]["checkpoint_root"] = str(work / "ckpt")
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
-    os.chdir(work)
-    sys.path.insert(0, str(root))
+    stage_workspace.enter(root, name, sets, links=("data", "artifacts/pretrain"))
     from nasa_lib.stages import retrain, search
     with contextlib.redirect_stdout(sys.stderr):     # the stages' progress lines; stdout is the JSON line
         t0 = time.perf_counter()
