@@ -11,6 +11,9 @@ if _os.environ.get("NASA_LIB_DIE_WITH_PARENT") and _sys.platform.startswith("lin
     import ctypes as _ctypes
     import signal as _signal
     _ctypes.CDLL(None, use_errno=True).prctl(1, int(_signal.SIGKILL), 0, 0, 0)
+    if "ipykernel" in _sys.modules:     # the stage's kernel itself (not a DDP child): skip the teardown
+        from ._kernel_exit import install as _install_exit
+        _install_exit()
 
 if _os.environ.get("NASA_LIB_TRACE_FILE"):      # the dependency test's file trace (off by default)
     from ._trace import install as _install

@@ -1,6 +1,6 @@
 """The package's layers, imports pointing down only (every import, also those inside functions):
 
-    io, layerspec, opkinds, artifacts, _trace      (the bottom: files, layer specs, formats)
+    io, layerspec, opkinds, artifacts, _trace, _kernel_exit   (the bottom: files, layer specs, formats)
     ops | hw | data                                (side by side: none imports another)
     space
     nas
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "nasa_lib"
-RANK = {"io": 0, "layerspec": 0, "opkinds": 0, "artifacts": 0, "_trace": 0, "__init__": 0,
+RANK = {"io": 0, "layerspec": 0, "opkinds": 0, "artifacts": 0, "_trace": 0, "_kernel_exit": 0, "__init__": 0,
         "ops": 1, "hw": 1, "data": 1, "space": 2, "nas": 3, "dance": 4, "report": 5, "stages": 6}
 STAGE_MODULES = ("data", "pretrain", "search", "retrain", "hw_mapping", "dance_dataset", "dance_evaluator",
                  "dance_coexplore", "report")

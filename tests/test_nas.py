@@ -316,6 +316,37 @@ def test_channels_last_trains_the_same_network_in_another_layout_and_hands_it_ba
         build_trainer(tmp_path / "bad", "retrain", 1, memory_format="nhwc")
 
 
+def test_training_gives_the_same_bytes_without_pytorchs_fill_of_new_tensors(tmp_path):
+    """build_trainer turns off PyTorch's NaN fill of every new tensor (deterministic mode's debugging
+    aid, a pass over every allocation): no kernel here reads memory it did not write, so a retraining
+    (conv, shift and adder layers, channels_last) and a search (shared, sliced supernet weights) end
+    with the same bytes with and without it."""
+    was = torch.utils.deterministic.fill_uninitialized_memory
+    arch = ["k3_e6", "add_k3_e3", "shift_k5_e1_g2", "skip", "k5_e3", "add_k5_e6", "shift_k3_e3"]
+
+    def fit(kind, fill):
+        pl.seed_everything(0)
+        if kind == "retrain":
+            module = RetrainModule(arch, LAYOUT_D, epochs=2, lr=0.05)
+            loaders = dict(train_dataloaders=loader(), val_dataloaders=loader())
+        else:
+            module = SearchModule("Hybrid-All", LAYOUT_D, epochs=2, mode="hard", act_num=2, cost_band=None,
+                                  arch_lr=0.1, adder_free_ends=0)
+            loaders = dict(train_dataloaders=search_loader(), val_dataloaders=loader())
+        trainer = build_trainer(tmp_path / f"{kind}{fill}", kind, 2, limit_val_batches=1, memory_format="channels_last")
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        try:
+            trainer.fit(module, **loaders)
+        finally:
+            torch.utils.deterministic.fill_uninitialized_memory = was
+        return module.state_dict()
+    for kind in ("retrain", "search"):
+        filled, unfilled = fit(kind, True), fit(kind, False)
+        assert filled.keys() == unfilled.keys()
+        assert all(torch.equal(filled[k], unfilled[k]) for k in filled), kind
+
+
 def test_non_finite_loss_stops_with_the_step(tmp_path):
     x = torch.full((8, 1, 8, 8), float("nan"))
     bad = DataLoader(TensorDataset(x, torch.zeros(8, dtype=torch.long)), batch_size=4)

@@ -139,6 +139,31 @@ def test_fixed_point_grid():
     assert y[2] == 2 ** 15 - 2 ** -16
 
 
+@pytest.mark.parametrize("scale", [1e-7, 1e-3, 1.0, 300.0, 1e5])
+def test_straight_through_rounding_is_the_textbook_formula_bit_for_bit(scale):
+    """fixed_point and round_power_of_two build (q - x) in place under no_grad (one temporary, one
+    autograd node): the value is exactly x + (q - x).detach() with q from the textbook formula, the
+    gradient passes straight through, and the layout (channels_last) is kept."""
+    g = torch.Generator().manual_seed(int(scale * 1e7) % 1000)
+    x = (torch.randn(4, 6, 5, 5, generator=g) * scale).contiguous(memory_format=torch.channels_last).requires_grad_()
+    step, bound = 2.0 ** -16, 2.0 ** 15
+    q = torch.clamp(torch.round(x.detach() / step) * step, -bound, bound - step)
+    y = fixed_point(x, 16, 16)
+    assert torch.equal(y, x.detach() + (q - x.detach())) and y.is_contiguous(memory_format=torch.channels_last)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    assert torch.equal(x.grad, gy)
+    w = (torch.randn(6, 3, 3, 3, generator=g) * scale * 1e-2).requires_grad_()
+    with torch.no_grad():
+        w[0, 0, 0, 0] = 0.0
+    p = torch.round(torch.log2(w.detach().abs().clamp_min(2.0 ** -32))).clamp(-31, 0)
+    q = torch.sign(w.detach()) * torch.pow(2.0, p)
+    y = round_power_of_two(w, 6)
+    assert torch.equal(y, w.detach() + (q - w.detach())) and y[0, 0, 0, 0] == 0
+    y.backward(torch.ones_like(y))
+    assert torch.equal(w.grad, torch.ones_like(w))
+
+
 def test_weight_fake_quant_is_per_channel_8bit_with_ste():
     torch.manual_seed(0)
     w = torch.randn(4, 3, 3, 3, requires_grad=True)

@@ -102,7 +102,7 @@ class ImageTensorDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         j = int(self.indices[i])
         generator = None
-        if self.augment_seed is not None:
+        if self.augment_seed is not None and self.transform.augment != "none":   # else it draws nothing
             generator = torch.Generator()
             generator.manual_seed(derive_seed(self.augment_seed, f"{self.epoch}:{j}"))
         return self.transform(self.images[j], generator), self.labels[j]

@@ -109,13 +109,20 @@ def build_trainer(out_dir, stage: str, max_epochs: int, accelerator: str = "cpu"
         from .live import EpochLog, HistoryLogger      # dvclive (the pipeline extra): only when asked for
         logger = HistoryLogger(live_dir)
         callbacks.append(EpochLog(logger))
-    return pl.Trainer(
+    trainer = pl.Trainer(
         default_root_dir=str(out_dir), max_epochs=max_epochs, accelerator=accelerator, devices=devices,
         strategy=strategy, precision=precision, deterministic=deterministic, sync_batchnorm=sync_batchnorm and devices > 1 and accelerator != "cpu",
         gradient_clip_val=gradient_clip_val, limit_train_batches=limit_train_batches,
         limit_val_batches=limit_val_batches, callbacks=callbacks, logger=logger,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
         use_distributed_sampler=True)
+    # deterministic=True turns on PyTorch's deterministic algorithms, and with them, by default, a
+    # debugging aid: every new tensor is first filled with NaN, so that a kernel reading memory it
+    # never wrote reads the same thing every run.  None here does (a training run gives the same
+    # bytes with and without the fill: tests/test_nas.py), and the fill is one more pass over every
+    # allocation: ~15 % of a search step's CPU time on the 2-core machine (benchmarks/stage_overhead.py).
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    return trainer
 
 
 def last_checkpoint(out_dir) -> str | None:

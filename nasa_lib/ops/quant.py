@@ -123,19 +123,23 @@ def shift_range(weight_bits: int) -> tuple[int, int]:
 def round_power_of_two(weight: torch.Tensor, weight_bits: int = 6) -> torch.Tensor:
     """DeepShift-Q: sign(w) * 2^clamp(round(log2|w|)), straight-through gradient to ``w``."""
     p_min, p_max = shift_range(weight_bits)
+    # (q - w) is built in place under no_grad: one temporary and one autograd node instead of a
+    # chain of each; the value is the same, bit for bit, as weight + (q - weight).detach()
     with torch.no_grad():
-        p = torch.round(torch.log2(weight.abs().clamp_min(2.0 ** (p_min - 1))))
-        p = p.clamp(p_min, p_max)
-        q = torch.sign(weight) * torch.pow(2.0, p)
-    return weight + (q - weight).detach()
+        p = weight.abs().clamp_min_(2.0 ** (p_min - 1)).log2_().round_().clamp_(p_min, p_max)
+        q = torch.sign(weight).mul_(torch.pow(2.0, p)).sub_(weight)
+    return weight + q
 
 
 def fixed_point(x: torch.Tensor, integer_bits: int = 16, fraction_bits: int = 16) -> torch.Tensor:
     """Round to a signed fixed-point grid of step 2^-fraction_bits, clamp, straight-through."""
     step = 2.0 ** (-fraction_bits)
     bound = 2.0 ** (integer_bits - 1)
-    q = torch.clamp(torch.round(x / step) * step, -bound, bound - step)
-    return x + (q - x).detach()
+    # as round_power_of_two: x + (q - x).detach() with (q - x) made in place, in one temporary of
+    # x's size (the activations are the large tensors of a shift layer), bit for bit the same value
+    with torch.no_grad():
+        q = torch.div(x, step).round_().mul_(step).clamp_(-bound, bound - step).sub_(x)
+    return x + q
 
 
 def as_shift(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

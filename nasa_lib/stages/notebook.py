@@ -11,8 +11,10 @@ still leaves OUTPUT with the traceback (papermill writes it), gets no HTML copy,
 The runner owns the stage process's threads: the kernel starts with ``OMP_NUM_THREADS``,
 ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` set to ``common.num_threads`` (PyTorch's intra-op
 pool, the adder kernels' OpenMP, which follow it, and NumPy's BLAS), so nothing in the stage
-starts a thread per core beside them.  The kernel dies with the runner (``NASA_LIB_DIE_WITH_PARENT``),
-so a stage killed in any way leaves no training process behind.  Ctrl-C (SIGINT) or SIGTERM ends
+starts a thread per core beside them, and with glibc malloc's thresholds raised (``MALLOC_VARIABLES``).
+The kernel dies with the runner (``NASA_LIB_DIE_WITH_PARENT``), so a stage killed in any way leaves no
+training process behind, and skips the interpreter's teardown once its last cell has run
+(:mod:`nasa_lib._kernel_exit`).  Ctrl-C (SIGINT) or SIGTERM ends
 the stage with one line naming it, where its checkpoint is and how to resume.
 
 With ``NASA_LIB_TRACE_DIR`` set, the kernel records every file it opens in
@@ -44,12 +46,17 @@ def _value(text: str):
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# glibc malloc's settings for the kernel: with its defaults, a freed block above 128 KB (every
+# activation of a batch) goes back to the OS and the next one page-faults on fresh memory, so the
+# same training step costs 7-10 % more CPU (benchmarks/stage_overhead.py); with these thresholds
+# freed blocks are reused.  Allocation only: the numbers computed are the same bytes.
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
 def _stage_environment() -> str:
     """What the kernel inherits: the thread count of params.yaml's ``common.num_threads`` (read
-    without importing the library's heavier modules) and the die-with-parent switch.  Returns
-    ``common.checkpoint_root``."""
+    without importing the library's heavier modules), malloc's thresholds and the die-with-parent
+    switch.  Returns ``common.checkpoint_root``."""
     from .params import PARAMS_FILE, ParamsError, load_params
     try:
         common = load_params(PARAMS_FILE, check=["common.num_threads", "common.checkpoint_root"]).common
@@ -58,6 +65,8 @@ def _stage_environment() -> str:
     if common is not None:
         for name in THREAD_VARIABLES:
             os.environ[name] = str(common.num_threads)
+    for name, value in MALLOC_VARIABLES.items():
+        os.environ.setdefault(name, value)
     os.environ["NASA_LIB_DIE_WITH_PARENT"] = "1"
     return common.checkpoint_root if common is not None else "checkpoints"
 
