@@ -161,3 +161,53 @@ def test_costs_are_per_image_whatever_the_batch():
     a, b = map_layer(one, NASA, options=OPT), map_layer(four, NASA, options=OPT)
     assert b.energy_total_pj == pytest.approx(a.energy_total_pj) and b.latency_cycles == a.latency_cycles
     assert b.energy_pj["compute"] == pytest.approx(32 * 16 * 64 * (0.2 + 0.03))
+
+
+@pytest.mark.parametrize("spec", SMALL, ids=lambda s: s.name)
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_cached_candidates_for_fewer_pes_equal_a_fresh_enumeration(spec, setting):
+    """The mapper reuses the candidates enumerated for more PEs (a prefix) and the enumeration across
+    word widths; either must give exactly the arrays a fresh enumeration gives."""
+    from nasa_lib.hw import mapper as M
+    from nasa_lib.hw.costmodel import psum_bits
+    options = SETTINGS[setting]
+    chunk = NASA.chunk(M.chunk_for(spec, NASA).name)
+    M.clear_cache()
+    for dataflow in DATAFLOW_NAMES:
+        for objective in ("edp",):
+            ctx = M._Context.make(spec, NASA, chunk, objective, options)
+            M._cands_for(ctx, dataflow, NASA.pe_budget)                  # the widest first
+            for n in (1, 5, 12, 13, 40, NASA.pe_budget):
+                got = M._cands_for(ctx, dataflow, n)
+                a = NASA
+                mem = tuple(dict(a.memory_energy_pj_per_16bit)[k] for k in ("dram", "register_file", "noc",
+                                                                          "global_buffer"))
+                rows = a.pe_array_rows if options.pe_array == "rows_cols" else 0
+                want = M.candidates.__wrapped__(ctx.shape, dataflow, (a.rf_ifmap_entries, a.rf_weight_entries,
+                                                a.rf_psum_entries), n, chunk.bits, mem,
+                                                psum_bits(NASA, chunk, options), rows)
+                assert (got is None) == (want is None)
+                if want is None:
+                    continue
+                for f in ("pes", "used", "compute", "e_a", "e_b", "gb_a", "gb_b", "noc_a", "noc_b"):
+                    assert np.array_equal(getattr(got, f), getattr(want, f)), f
+                for f in ("rf", "sp", "ta"):
+                    for d in DIMS:
+                        assert np.array_equal(getattr(got, f)[d], getattr(want, f)[d]), (f, d)
+
+
+def test_settings_that_differ_only_in_network_level_switches_share_identical_tables():
+    """layer_table ignores the switches only map_network reads: a table built fresh under each of them
+    equals the shared one, bit for bit."""
+    from nasa_lib.hw import mapper as M
+    base = ModelOptions()
+    chunk = M.chunk_for(SMALL[0], NASA)
+    caps = (0.0, 4096.0, 65536.0)
+    M.clear_cache()
+    shared = layer_table(SMALL[0], NASA, chunk, "RS", "edp", caps, 24, base)
+    for switch in M._NETWORK_ONLY:
+        M.clear_cache()
+        fresh = layer_table(SMALL[0], NASA, chunk, "RS", "edp", caps, 24, base.flipped(switch))
+        for f in ("obj", "energy", "latency", "dram_bits"):
+            assert np.array_equal(getattr(fresh, f), getattr(shared, f)), (switch, f)
+    M.clear_cache()

@@ -84,6 +84,15 @@ def candidates(shape: LayerShape, dataflow: str, rf_caps: tuple, n_pe_max: int, 
     ``array_rows`` > 0: the PEs form arrays of that many rows (switch ``pe_array="rows_cols"``).
     """
     pbits = bits if pbits is None else pbits
+    found = _enumerate(shape, dataflow, rf_caps, n_pe_max, array_rows)
+    if found is None:
+        return None
+    return _precost(shape, DATAFLOWS[dataflow], *found, bits, pbits, mem_costs)
+
+
+def _enumerate(shape: LayerShape, dataflow: str, rf_caps: tuple, n_pe_max: int, array_rows: int):
+    """The candidates of :func:`candidates` before pre-costing: (RF tiles, spatial unrollings, PEs
+    needed, PEs used), sorted by PEs needed, or None.  Independent of the word widths."""
     df = DATAFLOWS[dataflow]
     cap_i, cap_w, cap_o = rf_caps
     size = {d: shape.dim(d) for d in DIMS}
@@ -147,7 +156,7 @@ def candidates(shape: LayerShape, dataflow: str, rf_caps: tuple, n_pe_max: int, 
     order = np.argsort(pes, kind="stable")
     rf = {d: v[order] for d, v in rf.items()}
     sp = {d: v[order] for d, v in sp.items()}
-    return _precost(shape, df, rf, sp, pes[order], used[order], bits, pbits, mem_costs)
+    return rf, sp, pes[order], used[order]
 
 
 def _tiles(shape: LayerShape, t: dict) -> tuple:
@@ -333,16 +342,109 @@ _TABLES_MAX = 20000  # about 1 GB at most; the oldest tables are dropped first
 def clear_cache() -> None:
     """Forget the cached per-layer tables and candidate sets."""
     _TABLES.clear()
+    _WIDEST.clear()
+    _WIDEST_BYTES[0] = 0
+    _ENUMS.clear()
+    _ENUMS_BYTES[0] = 0
     candidates.cache_clear()
     _footprint_curve.cache_clear()
 
 
+_WIDEST: dict = {}     # candidates' arguments less n_pe_max -> (the largest n_pe_max asked, its Candidates, bytes)
+_WIDEST_BYTES = [0]
+_WIDEST_MAX_BYTES = 1 << 30   # about 1 GB of candidate arrays; the least recently used go first
+_ENUMS: dict = {}      # _enumerate's arguments less n_pe_max -> (the largest n_pe_max asked, its result, bytes)
+_ENUMS_BYTES = [0]
+_ENUMS_MAX_BYTES = 1 << 29    # about 512 MB (mostly the same arrays as the candidates')
+
+
 def _cands_for(ctx: _Context, dataflow: str, n_pe_max: int):
+    """``candidates`` for ``n_pe_max`` PEs (cached): the prefix (sorted by PEs needed) of a set
+    already enumerated for more PEs when there is one.  That prefix is the same set in the same
+    order with the same values: the candidates for n PEs are exactly those for N >= n PEs that need
+    at most n PEs (every cap on the tile values and on their product is implied by needing at most
+    n PEs, and the enumeration order of a subset, kept by the stable sort on PEs, is the same), and
+    the pre-costing is element-wise.  The enumeration, which does not depend on the word widths, is
+    shared by the chunks and settings that differ only in those."""
     a = ctx.accel
     mem = tuple(dict(a.memory_energy_pj_per_16bit)[k] for k in ("dram", "register_file", "noc", "global_buffer"))
     rows = a.pe_array_rows if ctx.options.pe_array == "rows_cols" else 0
-    return candidates(ctx.shape, dataflow, (a.rf_ifmap_entries, a.rf_weight_entries, a.rf_psum_entries),
-                      n_pe_max, ctx.chunk.bits, mem, ctx.pbits, rows)
+    rf_caps = (a.rf_ifmap_entries, a.rf_weight_entries, a.rf_psum_entries)
+    key = (ctx.shape, dataflow, rf_caps, ctx.chunk.bits, mem, ctx.pbits, rows)
+    widest = _WIDEST.get(key)
+    if widest is not None and widest[0] >= n_pe_max:
+        _WIDEST[key] = _WIDEST.pop(key)            # most recently used last
+        full = widest[1]
+        if full is None:
+            return None
+        k = int(np.searchsorted(full.pes, n_pe_max, side="right"))
+        if k > 0:
+            return full if k == len(full) else _prefix(full, k)
+        # none fits: enumerated as asked (None or an empty set, as candidates gives it)
+        return candidates.__wrapped__(ctx.shape, dataflow, rf_caps, n_pe_max, ctx.chunk.bits, mem, ctx.pbits, rows)
+    found = _enumeration(ctx.shape, dataflow, rf_caps, n_pe_max, rows)
+    cands = None if found is None else _precost(ctx.shape, DATAFLOWS[dataflow], *found, ctx.chunk.bits, ctx.pbits,
+                                                 mem)
+    if widest is not None:
+        _WIDEST_BYTES[0] -= _WIDEST.pop(key)[2]
+    size = 0 if cands is None else _nbytes(cands)
+    while _WIDEST and _WIDEST_BYTES[0] + size > _WIDEST_MAX_BYTES:
+        _WIDEST_BYTES[0] -= _WIDEST.pop(next(iter(_WIDEST)))[2]
+    _WIDEST[key] = (n_pe_max, cands, size)
+    _WIDEST_BYTES[0] += size
+    return cands
+
+
+def _enumeration(shape, dataflow, rf_caps, n_pe_max, rows):
+    """``_enumerate`` (cached), as a prefix of a wider enumeration when there is one (see _cands_for)."""
+    key = (shape, dataflow, rf_caps, rows)
+    widest = _ENUMS.get(key)
+    if widest is not None and widest[0] >= n_pe_max:
+        _ENUMS[key] = _ENUMS.pop(key)
+        found = widest[1]
+        if found is None:
+            return None
+        rf, sp, pes, used = found
+        k = int(np.searchsorted(pes, n_pe_max, side="right"))
+        if k > 0:
+            if k == len(pes):
+                return found
+            return {d: v[:k] for d, v in rf.items()}, {d: v[:k] for d, v in sp.items()}, pes[:k], used[:k]
+        return _enumerate(shape, dataflow, rf_caps, n_pe_max, rows)
+    found = _enumerate(shape, dataflow, rf_caps, n_pe_max, rows)
+    if widest is not None:
+        _ENUMS_BYTES[0] -= _ENUMS.pop(key)[2]
+    size = 0 if found is None else sum(v.nbytes for v in [*found[0].values(), *found[1].values(), *found[2:]])
+    while _ENUMS and _ENUMS_BYTES[0] + size > _ENUMS_MAX_BYTES:
+        _ENUMS_BYTES[0] -= _ENUMS.pop(next(iter(_ENUMS)))[2]
+    _ENUMS[key] = (n_pe_max, found, size)
+    _ENUMS_BYTES[0] += size
+    return found
+
+
+def _nbytes(c: Candidates) -> int:
+    arrays = [*c.rf.values(), *c.sp.values(), *c.ta.values(), c.pes, c.used, c.compute, c.e_a, c.e_b, c.gb_a,
+              c.gb_b, c.noc_a, c.noc_b]
+    return sum(v.nbytes for v in arrays)
+
+
+def _prefix(c: Candidates, k: int) -> Candidates:
+    """The first ``k`` candidates of ``c``."""
+    return Candidates(rf={d: v[:k] for d, v in c.rf.items()}, sp={d: v[:k] for d, v in c.sp.items()},
+                      pes=c.pes[:k], used=c.used[:k], compute=c.compute[:k], ta={d: v[:k] for d, v in c.ta.items()},
+                      e_a=c.e_a[:k], e_b=c.e_b[:k], gb_a=c.gb_a[:k], gb_b=c.gb_b[:k], noc_a=c.noc_a[:k],
+                      noc_b=c.noc_b[:k])
+
+
+@functools.lru_cache(maxsize=64)
+def _table_options(options: ModelOptions) -> ModelOptions:
+    """``options`` with the switches a layer table does not read (network-level only) at their defaults:
+    settings that differ only in those share tables."""
+    return options.replace(**{k: getattr(_TABLE_DEFAULTS, k) for k in _NETWORK_ONLY})
+
+
+_NETWORK_ONLY = ("inter_layer_reuse", "pe_budget", "latency")  # read by map_network, never by layer_table
+_TABLE_DEFAULTS = ModelOptions()
 
 
 def pe_counts(accel: Accelerator, n_pe_max: int, options: ModelOptions) -> np.ndarray:
@@ -361,7 +463,7 @@ def layer_table(spec: LayerSpec, accel: Accelerator, chunk: Chunk, dataflow: str
     caps the whole working set does not fit, stay ``inf``."""
     options = as_options(options)
     key = (LayerShape.from_spec(spec), spec.op, accel, chunk, dataflow, objective, tuple(caps_bytes), n_pe_max,
-           options, tuple(io))
+           _table_options(options), tuple(io))
     if key in _TABLES:
         return _TABLES[key]
     shape_caps = (len(caps_bytes), n_pe_max + 1)
@@ -436,13 +538,20 @@ def _front_union(e, lat, pos) -> np.ndarray:
     (indices up to ``pos``).  Every objective grows with energy and with latency, leakage included,
     so a count's best candidate is on its front, hence among these with index <= its ``pos``.  The
     counts ascend: each front is the last one plus the newly fitting candidates, pruned again."""
-    front, done, union = np.zeros(0, dtype=np.int64), -1, []
-    for p in np.unique(pos[pos >= 0]):
-        new = np.arange(done + 1, p + 1)
-        front = _pareto(np.concatenate([front, new[np.isfinite(e[new]) & np.isfinite(lat[new])]]), e, lat)
+    ps = np.unique(pos[pos >= 0])
+    if not len(ps):
+        return np.zeros(0, dtype=np.int64)
+    finite = np.flatnonzero(np.isfinite(e) & np.isfinite(lat))   # the finite candidates, ascending
+    cuts = np.searchsorted(finite, ps, side="right").tolist()
+    front, done, union = np.zeros(0, dtype=np.int64), 0, []
+    for cut in cuts:
+        if cut > done:
+            front = _pareto(np.concatenate([front, finite[done:cut]]), e, lat)
+            done = cut
+        elif len(front) > 1:    # nothing new: the front pruned again, as before
+            front = _pareto(front, e, lat)
         union.append(front)
-        done = p
-    return np.unique(np.concatenate(union)) if union else np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(union))
 
 
 def _pareto(idx: np.ndarray, e: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -450,12 +559,12 @@ def _pareto(idx: np.ndarray, e: np.ndarray, lat: np.ndarray) -> np.ndarray:
     (sorted by energy; one whose latency is not below every cheaper one's is dominated)."""
     if len(idx) < 2:
         return idx
-    order = idx[np.argsort(e[idx])]
+    order = idx[e[idx].argsort()]
     lats = lat[order]
     run = np.minimum.accumulate(lats)
     keep = np.empty(len(order), dtype=bool)
     keep[0] = True
-    keep[1:] = lats[1:] < run[:-1]
+    np.less(lats[1:], run[:-1], out=keep[1:])
     return order[keep]
 
 

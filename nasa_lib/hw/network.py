@@ -305,13 +305,34 @@ def map_network(specs: list[LayerSpec], accelerator, *, objective: str = "edp", 
     e_scale = max(1e-9, sum(float(np.min(tables[c, flows[c][0]][0])) for c in work))
     best = (np.inf, None)
     evaluated = 0
-    for combo in itertools.product(*(flows[c] for c in work)):
-        e_sum = 0.0; lat_max = 0.0; lat_sum = 0.0; db_sum = 0.0
-        for j, (c, df) in enumerate(zip(work, combo)):
+    # every (PE split, buffer split) entry of each chunk's table, gathered once per dataflow; the sums
+    # over the chunks are kept per prefix of the dataflow combination (the same additions, in the same
+    # order, as summing chunk after chunk for every combination)
+    gathered = {}
+
+    def gather(j, c, df):
+        if (c, df) not in gathered:
             e, lat, db = tables[c, df]
             idx = (buf_rows[None, :, j], pe_rows[:, None, j])
-            e_sum = e_sum + e[idx]; lat_max = np.maximum(lat_max, lat[idx]); lat_sum = lat_sum + lat[idx]
-            db_sum = db_sum + db[idx]
+            gathered[c, df] = (e[idx], lat[idx], db[idx])
+        return gathered[c, df]
+    path = [((), (0.0, 0.0, 0.0, 0.0))]     # (combination prefix, its sums); path[j] covers j chunks
+    need_sum = options.latency != "pipelined_interval"      # the sums only these switches read
+    need_db = options.dram_bandwidth_limit
+    for combo in itertools.product(*(flows[c] for c in work)):
+        j = 0
+        while j + 1 < len(path) and path[j + 1][0] == combo[:j + 1]:
+            j += 1
+        del path[j + 1:]
+        e_sum, lat_max, lat_sum, db_sum = path[j][1]
+        for j in range(j, k):
+            ge, gl, gd = gather(j, work[j], combo[j])
+            e_sum = e_sum + ge; lat_max = np.maximum(lat_max, gl)
+            if need_sum:
+                lat_sum = lat_sum + gl
+            if need_db:
+                db_sum = db_sum + gd
+            path.append((combo[:j + 1], (e_sum, lat_max, lat_sum, db_sum)))
         interval = np.maximum(lat_max, db_sum / accel.dram_bits_per_cycle) if options.dram_bandwidth_limit \
             else lat_max
         lat_net = interval if options.latency == "pipelined_interval" else lat_sum

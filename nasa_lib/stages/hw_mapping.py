@@ -165,6 +165,33 @@ def _map_setting(job) -> list:
     return rows
 
 
+def _job_groups(jobs: list) -> list:
+    """The jobs in groups of (job index, job) that one worker maps one after the other, so that they
+    share the mapper's caches: the settings of one paper-size network with the same PE array shape
+    (they share the candidate tilings; those with the same partial-sum width, put next to each other,
+    also their pre-costing, and those that agree on every switch a layer table reads, its layer
+    tables); the small embedded networks, which share many layer shapes, one group per setting.
+    Largest groups first (work ~ MACs per setting, twice with a flat PE pool), so that the workers
+    finish together.  The rows do not depend on the grouping."""
+    by_key = {}
+    for i, job in enumerate(jobs):
+        options, name, seed, scale, setting = job[1], job[2], job[3], job[4], job[5]
+        key = (scale, setting) if scale == "embedded" else (name, seed, options.pe_array)
+        by_key.setdefault(key, []).append((i, job))
+    for group in by_key.values():
+        group.sort(key=lambda item: (item[1][1].psum_width, item[0]))
+
+    def work(group):
+        return sum(sum(s.macs for s in job[6]) * (2 if job[1].pe_array == "flat" else 1) for _i, job in group)
+    groups = list(by_key.values())
+    order = sorted(range(len(groups)), key=lambda g: (-work(groups[g]), g))
+    return [groups[g] for g in order]
+
+
+def _map_group(group) -> list:
+    return [(i, _map_setting(job)) for i, job in group]
+
+
 def run(p: StageParams) -> dict:
     import multiprocessing
 
@@ -189,14 +216,19 @@ def run(p: StageParams) -> dict:
         hybrid = any(s.op in ("shift", "adder") for s in specs)
         names = ["realistic", "nasaf_compatible"] + (flips if scale == sensitivity_scale and hybrid else [])
         jobs += [(hw, all_settings[setting], name, seed, scale, setting, specs, fields) for setting in names]
-    workers = min(len(jobs), hw.workers or default_workers())
-    bar = dict(total=len(jobs), desc="hw_mapping (network x setting)", mininterval=30, ascii=True)
-    if workers > 1:     # the rows do not depend on the number of workers (pool.imap keeps the order)
+    groups = _job_groups(jobs)
+    workers = min(len(groups), hw.workers or default_workers())
+    bar = dict(total=len(groups), desc="hw_mapping (network x settings)", mininterval=30, ascii=True)
+    if workers > 1:     # the rows do not depend on the number of workers (put back in job order below)
         methods = multiprocessing.get_all_start_methods()
         with multiprocessing.get_context("fork" if "fork" in methods else "spawn").Pool(workers) as pool:
-            results = list(tqdm(pool.imap(_map_setting, jobs), **bar))
+            done = list(tqdm(pool.imap_unordered(_map_group, groups), **bar))
     else:
-        results = [_map_setting(job) for job in tqdm(jobs, **bar)]
+        done = [_map_group(group) for group in tqdm(groups, **bar)]
+    results = [None] * len(jobs)
+    for part in done:
+        for i, job_rows in part:
+            results[i] = job_rows
     rows = [row for part in results for row in part]
     result = HwMappingMetrics(objective=hw.objective, modes=list(MODES),
                               settings={k: v.to_dict() for k, v in all_settings.items()},
