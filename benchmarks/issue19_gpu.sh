@@ -6,6 +6,10 @@
 #              peer (built from .scratch/peer_build), search steps in interleaved rounds, host time
 #   final3   : final2 after the dense weight-gradient GEMM and the stride-phase order; the peer
 #              only where its sources (.peer/torchshiftadd) are in the working tree
+#   final3 final5 : the same stage after the per-layer launch plans (host time per adder call)
+#   host5  : where the host time goes: benchmarks/adder_host_split.py (per call) and
+#            benchmarks/adder_soft_host.py (per soft search step), then the same-machine A/B of the
+#            old and new adder code (benchmarks/adder_ab_old_new.py; needs .scratch/old, see there)
 # Triton's cache and the peer's build travel back as $OUT/cache.tgz (unpack into .scratch/).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -34,7 +38,13 @@ case $stage in
     python3 benchmarks/adder.py --check --tune --supernet --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
     python3 benchmarks/adder_host_overhead.py --out "$OUT/adder_host_overhead_h200_issue19_$tag.json" --trace-dir "$OUT" 2>&1 | tee "$OUT/host_$tag.log"
     ;;
+  host5)
+    python3 benchmarks/adder_host_split.py --out "$OUT/adder_host_split_h200_issue19_$tag.json"
+    python3 benchmarks/adder_soft_host.py --out "$OUT/adder_soft_host_h200_issue19_$tag.json"
+    [ -f .scratch/old/adder_old.py ] && python3 benchmarks/adder_ab_old_new.py --old-dir .scratch/old \
+      --out "$OUT/adder_ab_old_new_h200_issue19_$tag.json"
+    ;;
   *) python3 "$@" ;;
 esac
-[ "$stage" = final2 ] || [ "$stage" = final3 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
+[ "$stage" = final2 ] || [ "$stage" = final3 ] || [ "$stage" = host5 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
 ls -la "$OUT"

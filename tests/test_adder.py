@@ -382,3 +382,19 @@ def test_cuda_matches_float64_reference(case):
     gx_ref, gw_ref = _formula_grads(x, weight, grad_y, stride, padding, groups)
     assert _rel(y.cpu(), adder2d_reference(x, weight, stride, padding, groups)) < 1e-4
     assert _rel(gx.cpu(), gx_ref) < 1e-4 and _rel(gw.cpu(), gw_ref) < 1e-4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_argument_checks_still_run_after_a_cached_call():
+    """The CUDA path remembers argument sets that passed the checks (host time); an argument set
+    that differs in any checked way from a remembered one is still checked and refused."""
+    x = torch.randn(2, 4, 6, 6, device="cuda")
+    w = torch.randn(5, 4, 3, 3, device="cuda")
+    _adder2d(x, w, 1, 1, 1, 0.2)  # remembered
+    bad = [dict(stride=True), dict(stride=0), dict(padding=-1), dict(groups=3), dict(eta=-0.2),
+           dict(eta=float("nan")), dict(w=torch.randn(5, 3, 3, 3, device="cuda")),
+           dict(w=w.double()), dict(x=x[0]), dict(w=torch.randn(5, 4, 9, 9, device="cuda"))]
+    for change in bad:
+        args = dict(x=x, w=w, stride=1, padding=1, groups=1, eta=0.2) | change
+        with pytest.raises(ValueError):
+            _adder2d(args["x"], args["w"], args["stride"], args["padding"], args["groups"], args["eta"])

@@ -378,17 +378,8 @@ def _dw_scale_kernel(out_ptr, ss_ptr, NUMEL, NPROG, scale, BLOCK: tl.constexpr, 
 # used under the interpreter or while Triton launch hooks are set.
 _fast_launch = not _INTERPRETED and os.environ.get("NASA_LIB_ADDER_FAST_LAUNCH", "1") != "0"
 _FAST: dict = {}
+_FAST_MAX = 1 << 14
 LAST_COMPILED: dict = {}  # kernel name -> last compiled kernel (register / spill report)
-
-
-def _arg_key(a):
-    if isinstance(a, torch.Tensor):
-        return (a.dtype, a.data_ptr() % 16 == 0)
-    if isinstance(a, bool):
-        return a
-    if isinstance(a, int):
-        return (a == 1, a % 16 == 0, -2**31 <= a < 2**31)
-    return type(a)
 
 
 def _hook_active(hook) -> bool:
@@ -401,28 +392,39 @@ def _hooks_set() -> bool:
     return rt is None or _hook_active(rt.launch_enter_hook) or _hook_active(rt.launch_exit_hook)
 
 
-def _launch(name, kernel, grid, args, consts, num_warps, num_stages=None):
-    """``kernel[grid](*args, *consts, num_warps=num_warps)`` (run-time arguments, then every
-    constexpr, in signature order), through the fast path once that key has compiled."""
+def _launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=None):
+    """``kernel[grid](*tensors, *scalars, *consts, num_warps=num_warps)`` (every kernel here takes
+    its pointers first, then its run-time scalars, then every constexpr, in signature order),
+    through the fast path once that key has compiled.  ``grid`` is a 3-tuple of ints >= 1 (see
+    ``_grid3``); ``scalars`` and ``consts`` are tuples.  The fast path's key holds the scalars'
+    values themselves (finer than Triton's ==1 / %16 / 32-bit specialisation, and a tuple hash
+    instead of a per-argument classification: the call sites' plans give the same tuple object
+    for a layer every call) and each pointer's dtype and 16-byte alignment."""
     global _fast_launch
-    grid = tuple(max(1, int(v)) for v in grid) + (1,) * (3 - len(grid))
     key = None
     if _fast_launch:
         dev = torch.cuda.current_device()
-        key = (name, dev, num_warps, num_stages, tuple(consts), tuple(_arg_key(a) for a in args))
+        key = (name, dev, num_warps, num_stages, consts, scalars,
+               tuple([(t.dtype, not t.data_ptr() & 15) for t in tensors]))
         ck = _FAST.get(key)
         if ck is not None and not _hooks_set():
             try:
                 ck.run(grid[0], grid[1], grid[2], torch._C._cuda_getCurrentRawStream(dev), ck.function,
-                       ck.packed_metadata, None, None, None, *args, *consts)
+                       ck.packed_metadata, None, None, None, *tensors, *scalars, *consts)
                 return
             except (AttributeError, TypeError):  # another Triton's launcher: the normal path
                 _fast_launch = False
     opts = {"num_warps": num_warps} if num_stages is None else {"num_warps": num_warps, "num_stages": num_stages}
-    ck = kernel[grid](*args, *consts, **opts)
+    ck = kernel[grid](*tensors, *scalars, *consts, **opts)
     LAST_COMPILED[name] = ck
     if key is not None and _fast_launch:
+        if len(_FAST) > _FAST_MAX:  # many shapes (each key holds its scalars): start over
+            _FAST.clear()
         _FAST[key] = ck
+
+
+def _grid3(*grid) -> tuple:
+    return tuple(max(1, int(v)) for v in grid) + (1,) * (3 - len(grid))
 
 
 # ---- launch heuristics --------------------------------------------------------------------
@@ -433,10 +435,32 @@ def _launch(name, kernel, grid, args, consts, num_warps, num_stages=None):
 # narrow forward tile wins except for wide layers with many positions (fwd_wide_min_programs per
 # SM with the wide tile); pointwise layers take the generic forward kernel (as fast as a
 # specialised one there) and their own input-gradient kernel (2-4x the generic one).
-CONFIG = {"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4), "fwd_wide_min_programs": 3.0,
+class _Config(dict):
+    """The launch heuristics; any change drops the per-layer launch plans built from them."""
+
+    def __setitem__(self, key, value):
+        _PLANS.clear()
+        super().__setitem__(key, value)
+
+    def update(self, *a, **k):
+        _PLANS.clear()
+        super().update(*a, **k)
+
+    def clear(self):
+        _PLANS.clear()
+        super().clear()
+
+
+# Per-layer launch plans (grid, scalars, constexprs, buffer shapes), keyed by the call's shapes,
+# the weight's strides, stride, padding, groups and device: a layer's later calls skip the
+# heuristics and the argument classification (host time; see _launch).
+_PLANS: dict = {}
+_PLANS_MAX = 1 << 13
+
+CONFIG = _Config({"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4), "fwd_wide_min_programs": 3.0,
           "dx": (128, 32, 4), "dx_wide": (128, 32, 4), "dx_strided": (128, 32, 4),
           "pw_dx": (64, 32, 4), "pw_kernels": True,
-          "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22}
+          "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22})
 _use_sat_asm = not _INTERPRETED
 ACCEPTS_STRIDED_WEIGHT = True  # adder.py passes weight views as they are (last dim contiguous)
 
@@ -474,6 +498,24 @@ def _fill(block_m: int, programs_of, device) -> int:
     return block_m
 
 
+def _store(sig, plan):
+    if len(_PLANS) > _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[sig] = plan
+    return plan
+
+
+def _go(launch, tensors) -> None:
+    name, kernel, grid, scalars, consts, warps, stages = launch
+    _launch(name, kernel, grid, tensors, scalars, consts, warps, stages)
+
+
+def _tile(entry):
+    """(BLOCK_M, cap, num_warps, num_stages or None) of a CONFIG entry."""
+    block_m, cap, warps, *stages = entry
+    return block_m, cap, warps, (stages[0] if stages else None)
+
+
 def _transposed_weight(weight, groups):
     """[G][Cg*R*S][Kg]: the Kg filter values of one receptive-field element as one contiguous
     row (one copy launch, from any strided view)."""
@@ -484,61 +526,81 @@ def _transposed_weight(weight, groups):
     return wt
 
 
-def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, groups: int) -> torch.Tensor:
-    """Adder forward of a contiguous float32 ``x`` and a float32 weight (any strides)."""
+def _forward_plan(x, weight, stride, padding, groups):
+    """(y shape, copy the weight contiguous?, groups for the transposed weight or None, launch)."""
     n, c, h, w, k, cg, r, s, p, q = _geometry(x, weight, stride, padding)
-    y = torch.empty(n, k, p, q, dtype=torch.float32, device=x.device)
     if cg == 1:  # depthwise (or a single input channel): one filter per plane
-        weight = _unit_last_stride(weight)
+        wu = _unit_last_stride(weight)
         block = min(CONFIG["dw_block"], max(32, _next_pow2(p * q)))
-        _launch("fwd_depthwise", _fwd_depthwise_kernel, (n * k, triton.cdiv(p * q, block)),
-                (x, weight, y, c, h, w, k, p, q, k // c, stride, padding, weight.stride(0), weight.stride(2)),
-                (r, s, block), 4)
-        return y
+        launch = ("fwd_depthwise", _fwd_depthwise_kernel, _grid3(n * k, triton.cdiv(p * q, block)),
+                  (c, h, w, k, p, q, k // c, stride, padding, wu.stride(0), wu.stride(2)), (r, s, block), 4, None)
+        return (n, k, p, q), wu is not weight, None, launch
     kg = k // groups
-    wt = _transposed_weight(weight, groups)
     m = n * p * q
     wm, wk = CONFIG["fwd_wide"][:2]
     wide = kg >= wk and (triton.cdiv(m, wm) * triton.cdiv(kg, wk) * groups
                          >= CONFIG["fwd_wide_min_programs"] * _sm_count(x.device))
-    block_m, cap_k, warps, *stages = CONFIG["fwd_wide" if wide else "fwd"]
+    block_m, cap_k, warps, stages = _tile(CONFIG["fwd_wide" if wide else "fwd"])
     block_k = min(cap_k, max(16, _next_pow2(kg)))
     block_m = _fill(block_m, lambda bm: triton.cdiv(m, bm) * triton.cdiv(kg, block_k) * groups, x.device)
-    _launch("fwd_dense", _fwd_dense_kernel, (triton.cdiv(m, block_m), triton.cdiv(kg, block_k), groups),
-            (x, wt, y, c, h, w, k, p, q, m, cg, kg, stride, padding),
-            (r, s, max(1, 8 // (r * s)), block_m, block_k), warps, *stages)
+    launch = ("fwd_dense", _fwd_dense_kernel, _grid3(triton.cdiv(m, block_m), triton.cdiv(kg, block_k), groups),
+              (c, h, w, k, p, q, m, cg, kg, stride, padding), (r, s, max(1, 8 // (r * s)), block_m, block_k),
+              warps, stages)
+    return (n, k, p, q), False, groups, launch
+
+
+def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, groups: int) -> torch.Tensor:
+    """Adder forward of a contiguous float32 ``x`` and a float32 weight (any strides)."""
+    sig = ("fwd", x.shape, weight.shape, weight.stride(), stride, padding, groups, x.device)
+    plan = _PLANS.get(sig)
+    if plan is None:
+        plan = _store(sig, _forward_plan(x, weight, stride, padding, groups))
+    y_shape, contiguous, tgroups, launch = plan
+    y = torch.empty(y_shape, dtype=torch.float32, device=x.device)
+    if tgroups is None:
+        _go(launch, (x, weight.contiguous() if contiguous else weight, y))
+    else:
+        _go(launch, (x, _transposed_weight(weight, tgroups), y))
     return y
 
 
-def _launch_dx(x, weight, grad_y, stride, padding, groups, dx, use_asm):
+def _dx_plan(x, weight, stride, padding, groups, use_asm):
+    """(copy the weight contiguous?, launch) of the input gradient."""
     n, c, h, w, k, cg, r, s, p, q = _geometry(x, weight, stride, padding)
-    weight = _unit_last_stride(weight)
+    wu = _unit_last_stride(weight)
     if cg == 1:
         block = min(CONFIG["dw_block"], max(32, _next_pow2(h * w)))
-        _launch("dx_depthwise", _dx_depthwise_kernel, (n * c, triton.cdiv(h * w, block)),
-                (x, weight, grad_y, dx, c, h, w, k, p, q, k // c, padding, weight.stride(0), weight.stride(2)),
-                (stride, r, s, block, use_asm), 4)
-        return
+        return wu is not weight, ("dx_depthwise", _dx_depthwise_kernel, _grid3(n * c, triton.cdiv(h * w, block)),
+                                  (c, h, w, k, p, q, k // c, padding, wu.stride(0), wu.stride(2)),
+                                  (stride, r, s, block, use_asm), 4, None)
     kg = k // groups
     if _is_pointwise(r, s, stride, padding):
-        block_m, cap_c, warps, *stages = CONFIG["pw_dx"]
+        block_m, cap_c, warps, stages = _tile(CONFIG["pw_dx"])
         block_m = min(block_m, max(16, _next_pow2(h * w)))
         block_c = min(cap_c, max(16, _next_pow2(cg)))
         nb = triton.cdiv(h * w, block_m)
-        _launch("dx_pw", _dx_pw_kernel, (n * nb, triton.cdiv(cg, block_c), groups),
-                (x, weight, grad_y, dx, c, k, h * w, cg, kg, nb, weight.stride(0), weight.stride(1)),
-                (4, block_m, block_c, use_asm), warps, *stages)
-        return
-    block_m, cap_c, warps, *stages = CONFIG["dx_strided" if stride > 1 else "dx_wide" if cg >= 128 else "dx"]
+        return wu is not weight, ("dx_pw", _dx_pw_kernel, _grid3(n * nb, triton.cdiv(cg, block_c), groups),
+                                  (c, k, h * w, cg, kg, nb, wu.stride(0), wu.stride(1)),
+                                  (4, block_m, block_c, use_asm), warps, stages)
+    block_m, cap_c, warps, stages = _tile(CONFIG["dx_strided" if stride > 1 else "dx_wide" if cg >= 128 else "dx"])
     block_c = min(cap_c, max(16, _next_pow2(cg)))
     taps = triton.cdiv(r, stride) * triton.cdiv(s, stride)  # taps per phase class, at most
     positions = n * triton.cdiv(h, stride) * triton.cdiv(w, stride)  # of the largest phase class
     z = groups * stride * stride
     block_m = _fill(block_m, lambda bm: triton.cdiv(positions, bm) * triton.cdiv(cg, block_c) * z, x.device)
-    _launch("dx_dense", _dx_dense_kernel, (triton.cdiv(positions, block_m), triton.cdiv(cg, block_c), z),
-            (x, weight, grad_y, dx, n, c, h, w, k, p, q, cg, kg, weight.stride(0), weight.stride(1),
-             weight.stride(2)),
-            (stride, padding, r, s, max(1, 4 // taps), block_m, block_c, use_asm), warps, *stages)
+    return wu is not weight, ("dx_dense", _dx_dense_kernel,
+                              _grid3(triton.cdiv(positions, block_m), triton.cdiv(cg, block_c), z),
+                              (n, c, h, w, k, p, q, cg, kg, wu.stride(0), wu.stride(1), wu.stride(2)),
+                              (stride, padding, r, s, max(1, 4 // taps), block_m, block_c, use_asm), warps, stages)
+
+
+def _launch_dx(x, weight, grad_y, stride, padding, groups, dx, use_asm):
+    sig = ("dx", x.shape, weight.shape, weight.stride(), stride, padding, groups, x.device, use_asm)
+    plan = _PLANS.get(sig)
+    if plan is None:
+        plan = _store(sig, _dx_plan(x, weight, stride, padding, groups, use_asm))
+    contiguous, launch = plan
+    _go(launch, (x, weight.contiguous() if contiguous else weight, grad_y, dx))
 
 
 def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
@@ -557,20 +619,29 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stri
     return dx
 
 
-def _depthwise_partials(x, weight, grad_y, stride, padding):
-    """[chunks, K, R*S] partial sums of (x_pad - w) * dL/dy over chunks of the batch."""
+def _partials_plan(x, weight, stride, padding):
+    """(part shape, launch) of the depthwise partial sums; ``weight`` has a unit last stride."""
     n, c, h, w, k, cg, r, s, p, q = _geometry(x, weight, stride, padding)
-    weight = _unit_last_stride(weight)
     # enough programs to fill the GPU: split the batch into chunks, reduce the partials after
     chunks = max(1, min(n, triton.cdiv(8 * _sm_count(x.device), k)))
     n_per_chunk = triton.cdiv(n, chunks)
     chunks = triton.cdiv(n, n_per_chunk)
-    part = torch.empty(chunks, k, r * s, dtype=torch.float32, device=x.device)
     block = min(128, max(16, _next_pow2(p * q)))
-    _launch("dw_depthwise", _dw_depthwise_kernel, (k, chunks),
-            (x, weight, grad_y, part, n, c, h, w, k, p, q, k // c, stride, padding, n_per_chunk,
-             weight.stride(0), weight.stride(2)),
-            (r, s, _next_pow2(r * s), block), 4)
+    return (chunks, k, r * s), ("dw_depthwise", _dw_depthwise_kernel, _grid3(k, chunks),
+                                (n, c, h, w, k, p, q, k // c, stride, padding, n_per_chunk,
+                                 weight.stride(0), weight.stride(2)),
+                                (r, s, _next_pow2(r * s), block), 4, None)
+
+
+def _depthwise_partials(x, weight, grad_y, stride, padding):
+    """[chunks, K, R*S] partial sums of (x_pad - w) * dL/dy over chunks of the batch."""
+    weight = _unit_last_stride(weight)
+    sig = ("dwp", x.shape, weight.shape, weight.stride(), stride, padding, x.device)
+    plan = _PLANS.get(sig)
+    if plan is None:
+        plan = _store(sig, _partials_plan(x, weight, stride, padding))
+    part = torch.empty(plan[0], dtype=torch.float32, device=x.device)
+    _go(plan[1], (x, weight, grad_y, part))
     return part
 
 
@@ -601,27 +672,50 @@ def _conv_weight_and_bias_grad(x, weight, grad_y, stride, padding, groups):
             torch.backends.cudnn.allow_tf32 = True
 
 
-def _finish(part, weight, gb, chunks, numel, eta, out):
-    """out = sum over chunks of part [- w * gb[k]], rescaled to norm eta * sqrt(numel) (eta not
-    None); ``out`` may be ``part`` itself (each element is read and written by one thread)."""
+def _finish_plan(weight, has_gb, chunks, numel, eta):
+    """("one", launch) or ("many", programs, combine launch, scale launch or None) of _finish."""
     k, cg, r, s = weight.shape
-    has_gb = gb is not None
-    gb = gb if has_gb else part
     scale = float(eta * (numel ** 0.5)) if eta is not None else 1.0
     common = (numel, chunks, cg * r * s, cg, r, s, weight.stride(0), weight.stride(1), weight.stride(2))
     if numel <= CONFIG["finish_one_program_max"]:
-        _launch("dw_finish", _dw_finish_kernel, (1,), (part, weight, gb, out) + common + (scale,),
-                (has_gb, eta is not None, 1024), 4)
-        return out
+        return ("one", ("dw_finish", _dw_finish_kernel, _grid3(1), common + (scale,),
+                        (has_gb, eta is not None, 1024), 4, None))
     block = 1024
     nprog = triton.cdiv(numel, block)
+    scale_launch = (("dw_scale", _dw_scale_kernel, _grid3(nprog), (numel, nprog, scale),
+                     (block, min(1024, max(16, _next_pow2(nprog)))), 4, None) if eta is not None else None)
+    return ("many", nprog, ("dw_combine", _dw_combine_kernel, _grid3(nprog), common, (has_gb, block), 4, None),
+            scale_launch)
+
+
+def _run_finish(plan, part, weight, gb, out):
+    if plan[0] == "one":
+        _go(plan[1], (part, weight, part if gb is None else gb, out))
+        return out
+    _, nprog, combine, scale = plan
     ss = torch.empty(nprog, dtype=torch.float32, device=part.device)
-    _launch("dw_combine", _dw_combine_kernel, (nprog,), (part, weight, gb, out, ss) + common,
-            (has_gb, block), 4)
-    if eta is not None:
-        _launch("dw_scale", _dw_scale_kernel, (nprog,), (out, ss, numel, nprog, scale),
-                (block, min(1024, max(16, _next_pow2(nprog)))), 4)
+    _go(combine, (part, weight, part if gb is None else gb, out, ss))
+    if scale is not None:
+        _go(scale, (out, ss))
     return out
+
+
+def _finish(part, weight, gb, chunks, numel, eta, out):
+    """out = sum over chunks of part [- w * gb[k]], rescaled to norm eta * sqrt(numel) (eta not
+    None); ``out`` may be ``part`` itself (each element is read and written by one thread)."""
+    return _run_finish(_finish_plan(weight, gb is not None, chunks, numel, eta), part, weight, gb, out)
+
+
+def _wg_plan(x, weight, stride, padding, eta):
+    """(partials plan or None, finish plan or None) of weight_grad_rescaled; ``weight`` has a
+    unit last stride.  A finish plan None: the PyTorch-operator path (weights over finish_max)."""
+    k, cg, r, s = weight.shape
+    numel = weight.numel()
+    small = numel <= CONFIG["finish_max"]
+    if cg == 1:
+        partials = _partials_plan(x, weight, stride, padding)
+        return partials, (_finish_plan(weight, False, partials[0][0], numel, eta) if small else None)
+    return None, (_finish_plan(weight, True, 1, numel, eta) if small else None)
 
 
 def weight_grad_rescaled(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
@@ -632,21 +726,27 @@ def weight_grad_rescaled(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Te
     operators for weights larger than CONFIG["finish_max"].  Weights up to
     CONFIG["finish_one_program_max"] elements are finished by one program (one launch), larger
     ones by a combine and a scale kernel over many programs."""
-    k, cg, r, s = weight.shape
-    numel = weight.numel()
+    sig = ("wg", x.shape, weight.shape, weight.stride(), stride, padding, groups, eta, x.device)
+    plan = _PLANS.get(sig)
     weight = _unit_last_stride(weight)
-    if cg == 1:
-        part = _depthwise_partials(x, weight, grad_y, stride, padding)
-        if numel <= CONFIG["finish_max"]:  # a weight-sized output; the partials are freed after
-            out = torch.empty(k, 1, r, s, dtype=torch.float32, device=x.device)
-            return _finish(part, weight, None, part.shape[0], numel, eta, out)
+    if plan is None:
+        plan = _store(sig, _wg_plan(x, weight, stride, padding, eta))
+    partials, finish = plan
+    k, cg, r, s = weight.shape
+    if partials is not None:  # depthwise
+        part = torch.empty(partials[0], dtype=torch.float32, device=x.device)
+        _go(partials[1], (x, weight, grad_y, part))
+        if finish is not None:  # a weight-sized output; the partials are freed after
+            return _run_finish(finish, part, weight, None, torch.empty(k, 1, r, s, dtype=torch.float32,
+                                                                       device=x.device))
         gw = (part[0] if part.shape[0] == 1 else part.sum(0)).view(k, 1, r, s)
     else:
         gw, gb = _conv_weight_and_bias_grad(x, weight, grad_y, stride, padding, groups)
-        if numel <= CONFIG["finish_max"]:  # in place: no second weight-sized buffer
+        if finish is not None:  # in place: no second weight-sized buffer
             gw = gw.contiguous()
-            return _finish(gw, weight, gb.contiguous(), 1, numel, eta, gw)
+            return _run_finish(finish, gw, weight, gb.contiguous(), gw)
         gw = gw.addcmul_(weight, gb.view(-1, 1, 1, 1), value=-1)
     if eta is None:
         return gw
+    numel = weight.numel()
     return gw.mul_(eta * numel ** 0.5).div_(torch.linalg.vector_norm(gw).clamp_min_(1e-30))

@@ -184,6 +184,9 @@ def _weight_grad(x, weight, grad_y, stride, padding, groups, impl=None) -> torch
 
 # Guards the division for an all-zero gradient (which stays zero); a real gradient is far larger.
 _TINY_NORM = 1e-30
+# The order of the CUDA backward's two gradients (see _AdderFunction.backward): weight gradient
+# first (measured: peak memory <= cuDNN's on every benchmark shape); benchmarks flip it.
+_DX_FIRST = False
 
 
 def _rescale(gw: torch.Tensor, eta: float | None) -> torch.Tensor:
@@ -216,10 +219,15 @@ class _AdderFunction(torch.autograd.Function):
         xc, wc, gy = _as(x, cdt), _weight_as(impl, weight, cdt), _as(grad_y, cdt)
         gx = gw = None
         fused = getattr(impl, "weight_grad_rescaled", None)  # the Triton module's, few launches
+        # CUDA: the input-gradient kernel (the longer one) is queued first when _DX_FIRST, so the
+        # GPU runs it while the host makes the weight gradient's (cuDNN) call; else the weight
+        # gradient first, so that its temporaries are freed before dx is allocated
+        dx_first = _DX_FIRST and fused is not None
+        if dx_first and ctx.needs_input_grad[0]:
+            gx = _as(impl.grad_input(xc, wc, gy, stride, padding, groups), x.dtype)
         if ctx.needs_input_grad[1] and fused is not None:
-            # first, so that its temporaries are freed before dx is allocated (peak memory)
             gw = _as(fused(xc, wc, gy, stride, padding, groups, eta), weight.dtype)
-        if ctx.needs_input_grad[0]:
+        if not dx_first and ctx.needs_input_grad[0]:
             gx = _as(impl.grad_input(xc, wc, gy, stride, padding, groups), x.dtype)
         if ctx.needs_input_grad[1] and fused is None:
             gw = _as(_rescale(_weight_grad(xc, wc, gy, stride, padding, groups, impl), eta),
@@ -227,8 +235,29 @@ class _AdderFunction(torch.autograd.Function):
         return gx, gw, None, None, None, None, None
 
 
+# CUDA calls whose arguments passed _check_args, by shapes, dtypes, devices and the scalar
+# arguments (exact ints, a float or None), -> the implementation _pick_backend chose: a layer's
+# later calls skip both (host time, issue 19; a small layer's CUDA call is bound by it).  The
+# CPU path always checks (unchanged).
+_VALIDATED: dict = {}
+_VALIDATED_MAX = 1 << 12
+
+
 def _adder2d(x, weight, stride=1, padding=0, groups=1, eta=0.2, backend="auto") -> torch.Tensor:
     """:func:`adder2d` with an explicit implementation (tests and benchmarks use this)."""
+    if (type(stride) is int and type(padding) is int and type(groups) is int
+            and (eta is None or type(eta) is float) and isinstance(x, torch.Tensor)
+            and isinstance(weight, torch.Tensor) and x.is_cuda):
+        key = (x.shape, weight.shape, x.dtype, weight.dtype, x.device, weight.device, stride, padding,
+               groups, eta, backend)
+        picked = _VALIDATED.get(key)
+        if picked is None:
+            _check_args(x, weight, stride, padding, groups, eta)
+            picked = _pick_backend(x, backend)
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED[key] = picked
+        return _AdderFunction.apply(x, weight, stride, padding, groups, eta, picked)
     _check_args(x, weight, stride, padding, groups, eta)
     return _AdderFunction.apply(x, weight, int(stride), int(padding), int(groups),
                                 None if eta is None else float(eta), _pick_backend(x, backend))
