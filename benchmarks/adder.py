@@ -230,8 +230,10 @@ def time_cpu(fns: dict, device) -> tuple[dict, dict]:
     return med, mins
 
 
-def host_ms(fn, calls=20) -> float:
-    fn()
+def host_ms(fn, calls=20, warmup=1) -> float:
+    """Host milliseconds per call of ``fn`` (the GPU drained before and after)."""
+    for _ in range(warmup):
+        fn()
     torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(calls):

@@ -44,17 +44,6 @@ def _load(name, path):
     return mod
 
 
-def host(fn, calls=100):
-    fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    ms = (time.perf_counter() - t0) * 1e3 / calls
-    torch.cuda.synchronize()
-    return ms
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old-dir", required=True)
@@ -85,7 +74,7 @@ def main():
             for k, op in ops.items():
                 new._DX_FIRST = k == "adder_new_dx_first"
                 call = lambda op=op: B._fwd_bwd(op, x, w, gy)  # noqa: E731
-                h[k].append(host(call))
+                h[k].append(B.host_ms(call, 100))
                 e[k].append(B.time_ms(call, dev, budget_s=0.15))
         new._DX_FIRST = False
         peak = {}

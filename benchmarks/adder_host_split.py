@@ -40,18 +40,6 @@ class _Stub(torch.autograd.Function):
         return torch.empty_like(x), torch.empty_like(w), None
 
 
-def host(fn, calls):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    ms = (time.perf_counter() - t0) * 1e3 / calls
-    torch.cuda.synchronize()
-    return ms
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -66,9 +54,9 @@ def main():
         conv = lambda a, b: F.conv2d(a, b, None, stride, pad, 1, groups)  # noqa: E731
         adder = lambda a, b: A._adder2d(a, b, stride, pad, groups)  # noqa: E731
         stub = lambda a, b: _Stub.apply(a, b, gy.shape)  # noqa: E731
-        rec = {"conv_fb": host(lambda: B._fwd_bwd(conv, x, w, gy), args.calls),
-               "adder_fwd_grad": host(lambda: adder(x, w), args.calls),
-               "stub_fb": host(lambda: B._fwd_bwd(stub, x, w, gy), args.calls)}
+        rec = {"conv_fb": B.host_ms(lambda: B._fwd_bwd(conv, x, w, gy), args.calls, warmup=3),
+               "adder_fwd_grad": B.host_ms(lambda: adder(x, w), args.calls, warmup=3),
+               "stub_fb": B.host_ms(lambda: B._fwd_bwd(stub, x, w, gy), args.calls, warmup=3)}
         raw = A._AdderFunction.backward
         spent = [0.0]
 
@@ -80,7 +68,7 @@ def main():
                 spent[0] += time.perf_counter() - t0
         A._AdderFunction.backward = staticmethod(timed)
         try:
-            host(lambda: B._fwd_bwd(adder, x, w, gy), 3)
+            B.host_ms(lambda: B._fwd_bwd(adder, x, w, gy), 3, warmup=3)
             spent[0] = 0.0
             torch.cuda.synchronize()
             t0 = time.perf_counter()
@@ -92,7 +80,7 @@ def main():
             rec["adder_fb_with_body_timer"] = fb_timed
         finally:
             A._AdderFunction.backward = staticmethod(raw)
-        rec["adder_fb"] = host(lambda: B._fwd_bwd(adder, x, w, gy), args.calls)
+        rec["adder_fb"] = B.host_ms(lambda: B._fwd_bwd(adder, x, w, gy), args.calls, warmup=3)
         rec["engine_rest"] = rec["adder_fb"] - rec["adder_fwd_grad"] - rec["adder_backward_body"]
         rows.append({"shape": list(shape), "host_ms": rec})
         print(shape, {k: round(v, 4) for k, v in rec.items()}, flush=True)
