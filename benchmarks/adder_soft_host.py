@@ -53,6 +53,13 @@ class _Timer:
         self.calls.clear()
 
 
+def _module_forwards(module, prefix):
+    """(class, "forward", label, False) of every nn.Module class of ``module`` defining forward."""
+    return [(c, "forward", f"{prefix}.{name}.forward", False) for name in dir(module)
+            for c in [getattr(module, name)]
+            if isinstance(c, type) and issubclass(c, torch.nn.Module) and "forward" in c.__dict__]
+
+
 def _wrappable():
     """(owner, attribute, label, static) of the functions timed; those absent are skipped."""
     from nasa_lib.ops import adder as A
@@ -69,26 +76,13 @@ def _wrappable():
                 out.append((getattr(Q, cls), "forward", f"quant.{cls}.forward", False))
     except Exception:  # noqa: BLE001
         pass
-    try:
-        from nasa_lib.ops import blocks as Bk
-        for cls in dir(Bk):
-            c = getattr(Bk, cls)
-            if isinstance(c, type) and issubclass(c, torch.nn.Module) and "forward" in c.__dict__:
-                out.append((c, "forward", f"blocks.{cls}.forward", False))
-            if isinstance(c, type) and cls == "MBConvBlock":
-                for m in ("expand", "depthwise", "project"):
-                    if m in c.__dict__:
-                        out.append((c, m, f"blocks.{cls}.{m}", False))
-    except Exception:  # noqa: BLE001
-        pass
-    try:
-        from nasa_lib.ops import base as Ba
-        for cls in dir(Ba):
-            c = getattr(Ba, cls)
-            if isinstance(c, type) and issubclass(c, torch.nn.Module) and "forward" in c.__dict__:
-                out.append((c, "forward", f"base.{cls}.forward", False))
-    except Exception:  # noqa: BLE001
-        pass
+    from nasa_lib.ops import base as Ba
+    from nasa_lib.ops import blocks as Bk
+    out += _module_forwards(Bk, "blocks")
+    for m in ("expand", "depthwise", "project"):
+        if m in Bk.MBConvBlock.__dict__:
+            out.append((Bk.MBConvBlock, m, f"blocks.MBConvBlock.{m}", False))
+    out += _module_forwards(Ba, "base")
     return out
 
 
