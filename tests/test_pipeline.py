@@ -119,8 +119,9 @@ def test_tiny_profile_runs_end_to_end_and_writes_metrics(tiny_run):
 def test_forced_rerun_reproduces_the_metrics_exactly(tiny_run):
     """Metrics, every artifact a later stage reads (supernet, architecture, weights, the DANCE data
     set, evaluator and results) and the report: byte for byte.  Wall times live elsewhere.  The
-    rerun goes through ``make repro``'s runner, two stages at a time, so this also shows that
-    running stages side by side changes no byte of what ``dvc repro`` wrote, and that the runner
+    rerun goes through ``make repro``'s runner, two stages at a time and with kernels forked from
+    its zygote, so this also shows that running stages side by side, in forked kernels, changes no
+    byte of what ``dvc repro`` wrote (fresh kernels, one stage at a time), and that the runner
     leaves DVC's records up to date."""
     def outputs():
         files = [*(tiny_run / "reports" / "metrics").rglob("*.json"), *(tiny_run / "artifacts").rglob("*"),
@@ -132,6 +133,11 @@ def test_forced_rerun_reproduces_the_metrics_exactly(tiny_run):
     rerun = subprocess.run([sys.executable, "-m", "nasa_lib.stages.repro", "--force", "--jobs", "2"], cwd=tiny_run,
                            env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    # the runner forks the stages' kernels from its zygote (nasa_lib/stages/kernel_fork.py); only a
+    # stage started while the zygote was still importing gets a fresh one
+    logs = [p.read_text() for p in (tiny_run / ".dvc" / "tmp" / "repro_logs").glob("*.log")]
+    fresh = [log for log in logs if "(a fresh kernel" in log]
+    assert len(logs) >= 10 and len(fresh) <= len(logs) // 2, [log.splitlines()[0] for log in fresh]
     after = outputs()
     assert sorted(before) == sorted(after)
     assert [p for p in before if before[p] != after[p]] == []

@@ -343,19 +343,45 @@ def clear_cache() -> None:
     """Forget the cached per-layer tables and candidate sets."""
     _TABLES.clear()
     _WIDEST.clear()
-    _WIDEST_BYTES[0] = 0
     _ENUMS.clear()
-    _ENUMS_BYTES[0] = 0
     candidates.cache_clear()
     _footprint_curve.cache_clear()
 
 
-_WIDEST: dict = {}     # candidates' arguments less n_pe_max -> (the largest n_pe_max asked, its Candidates, bytes)
-_WIDEST_BYTES = [0]
-_WIDEST_MAX_BYTES = 1 << 30   # about 1 GB of candidate arrays; the least recently used go first
-_ENUMS: dict = {}      # _enumerate's arguments less n_pe_max -> (the largest n_pe_max asked, its result, bytes)
-_ENUMS_BYTES = [0]
-_ENUMS_MAX_BYTES = 1 << 29    # about 512 MB (mostly the same arrays as the candidates')
+class _WidestCache:
+    """Arguments less n_pe_max -> (the largest n_pe_max asked, its result, its bytes); beyond
+    ``max_bytes`` the least recently used entries go first."""
+
+    def __init__(self, max_bytes: int):
+        self.entries: dict = {}
+        self.bytes = 0
+        self.max_bytes = max_bytes
+
+    def get(self, key, n_pe_max: int):
+        """The entry made for at least ``n_pe_max`` PEs (now the most recently used), or None."""
+        entry = self.entries.get(key)
+        if entry is None or entry[0] < n_pe_max:
+            return None
+        self.entries[key] = self.entries.pop(key)
+        return entry
+
+    def put(self, key, n_pe_max: int, value, size: int) -> None:
+        """Store ``value`` for ``n_pe_max`` PEs in place of any narrower entry of ``key``."""
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
+        while self.entries and self.bytes + size > self.max_bytes:
+            self.bytes -= self.entries.pop(next(iter(self.entries)))[2]
+        self.entries[key] = (n_pe_max, value, size)
+        self.bytes += size
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
+
+_WIDEST = _WidestCache(1 << 30)   # candidate sets: about 1 GB of arrays at most
+_ENUMS = _WidestCache(1 << 29)    # enumerations: about 512 MB (mostly the same arrays as the candidates')
 
 
 def _cands_for(ctx: _Context, dataflow: str, n_pe_max: int):
@@ -371,9 +397,8 @@ def _cands_for(ctx: _Context, dataflow: str, n_pe_max: int):
     rows = a.pe_array_rows if ctx.options.pe_array == "rows_cols" else 0
     rf_caps = (a.rf_ifmap_entries, a.rf_weight_entries, a.rf_psum_entries)
     key = (ctx.shape, dataflow, rf_caps, ctx.chunk.bits, mem, ctx.pbits, rows)
-    widest = _WIDEST.get(key)
-    if widest is not None and widest[0] >= n_pe_max:
-        _WIDEST[key] = _WIDEST.pop(key)            # most recently used last
+    widest = _WIDEST.get(key, n_pe_max)
+    if widest is not None:
         full = widest[1]
         if full is None:
             return None
@@ -385,22 +410,15 @@ def _cands_for(ctx: _Context, dataflow: str, n_pe_max: int):
     found = _enumeration(ctx.shape, dataflow, rf_caps, n_pe_max, rows)
     cands = None if found is None else _precost(ctx.shape, DATAFLOWS[dataflow], *found, ctx.chunk.bits, ctx.pbits,
                                                  mem)
-    if widest is not None:
-        _WIDEST_BYTES[0] -= _WIDEST.pop(key)[2]
-    size = 0 if cands is None else _nbytes(cands)
-    while _WIDEST and _WIDEST_BYTES[0] + size > _WIDEST_MAX_BYTES:
-        _WIDEST_BYTES[0] -= _WIDEST.pop(next(iter(_WIDEST)))[2]
-    _WIDEST[key] = (n_pe_max, cands, size)
-    _WIDEST_BYTES[0] += size
+    _WIDEST.put(key, n_pe_max, cands, 0 if cands is None else _nbytes(cands))
     return cands
 
 
 def _enumeration(shape, dataflow, rf_caps, n_pe_max, rows):
     """``_enumerate`` (cached), as a prefix of a wider enumeration when there is one (see _cands_for)."""
     key = (shape, dataflow, rf_caps, rows)
-    widest = _ENUMS.get(key)
-    if widest is not None and widest[0] >= n_pe_max:
-        _ENUMS[key] = _ENUMS.pop(key)
+    widest = _ENUMS.get(key, n_pe_max)
+    if widest is not None:
         found = widest[1]
         if found is None:
             return None
@@ -412,13 +430,8 @@ def _enumeration(shape, dataflow, rf_caps, n_pe_max, rows):
             return {d: v[:k] for d, v in rf.items()}, {d: v[:k] for d, v in sp.items()}, pes[:k], used[:k]
         return _enumerate(shape, dataflow, rf_caps, n_pe_max, rows)
     found = _enumerate(shape, dataflow, rf_caps, n_pe_max, rows)
-    if widest is not None:
-        _ENUMS_BYTES[0] -= _ENUMS.pop(key)[2]
-    size = 0 if found is None else sum(v.nbytes for v in [*found[0].values(), *found[1].values(), *found[2:]])
-    while _ENUMS and _ENUMS_BYTES[0] + size > _ENUMS_MAX_BYTES:
-        _ENUMS_BYTES[0] -= _ENUMS.pop(next(iter(_ENUMS)))[2]
-    _ENUMS[key] = (n_pe_max, found, size)
-    _ENUMS_BYTES[0] += size
+    _ENUMS.put(key, n_pe_max, found,
+               0 if found is None else sum(v.nbytes for v in [*found[0].values(), *found[1].values(), *found[2:]]))
     return found
 
 

@@ -100,7 +100,9 @@ class MBConvBlock(CountsOps, nn.Module):
         """1x1 (C_in -> C_in*e), BN, ReLU [, channel shuffle when grouped]."""
         e, g = self.resolve_expansion(expansion, groups)
         mid = self.in_channels * e
-        y = F.relu(sliced_batch_norm(self.bn1, self.pw1(x, mid, self.in_channels, groups=g, as_kind=as_kind)))
+        # in place: BatchNorm's backward reads its input, not its output (no copy of every activation)
+        y = sliced_batch_norm(self.bn1, self.pw1(x, mid, self.in_channels, groups=g, as_kind=as_kind))
+        y = F.relu(y, inplace=True)
         if g > 1:
             y = channel_shuffle(y, g)
         return y
@@ -108,7 +110,7 @@ class MBConvBlock(CountsOps, nn.Module):
     def depthwise(self, y: torch.Tensor, kernel: int | None = None, as_kind: str | None = None) -> torch.Tensor:
         """kxk depthwise at the block's stride, BN, ReLU, on the ``y.shape[1]`` expanded channels."""
         mid = y.shape[1]
-        return F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid, kernel=kernel, as_kind=as_kind)))
+        return F.relu(sliced_batch_norm(self.bn2, self.dw(y, mid, mid, kernel=kernel, as_kind=as_kind)), inplace=True)
 
     def project(self, y: torch.Tensor, x: torch.Tensor, groups: int | None = None,
                 as_kind: str | None = None) -> torch.Tensor:
@@ -161,7 +163,7 @@ class SkipBlock(CountsOps, nn.Module):
     def forward(self, x: torch.Tensor, expansion: int | None = None) -> torch.Tensor:
         if self.is_identity:
             return x
-        return F.relu(self.bn(self.conv(x)))
+        return F.relu(self.bn(self.conv(x)), inplace=True)
 
     def layer_specs(self, height, width, batch=1, expansion=None, prefix="") -> list[LayerSpec]:
         return skip_layer_specs(self.in_channels, self.out_channels, self.stride, height, width, batch, prefix)

@@ -41,10 +41,10 @@ class HybridBackbone(nn.Module):
         self.classifier = nn.Linear(layout.header_out, layout.num_classes)
 
     def forward_stem(self, x):
-        return F.relu(self.stem_bn(self.stem_conv(x)))
+        return F.relu(self.stem_bn(self.stem_conv(x)), inplace=True)
 
     def forward_head(self, x):
-        x = F.relu(self.header_bn(self.header_conv(x)))
+        x = F.relu(self.header_bn(self.header_conv(x)), inplace=True)
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
     def backbone_parameters(self):

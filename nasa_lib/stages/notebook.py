@@ -29,6 +29,8 @@ import signal
 import sys
 from pathlib import Path
 
+from .kernel_fork import ZYGOTE_VARIABLE
+
 KERNEL = "nasa_lib"
 
 
@@ -53,22 +55,19 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
-def _stage_environment() -> str:
-    """What the kernel inherits: the thread count of params.yaml's ``common.num_threads`` (read
-    without importing the library's heavier modules), malloc's thresholds and the die-with-parent
-    switch.  Returns ``common.checkpoint_root``."""
+def kernel_environment(params_file=None) -> tuple[dict, str]:
+    """What a stage's kernel inherits: the thread count of params.yaml's ``common.num_threads``
+    (read without importing the library's heavier modules), malloc's thresholds (unless the
+    environment sets them) and the die-with-parent switch; and ``common.checkpoint_root``."""
     from .params import PARAMS_FILE, ParamsError, load_params
     try:
-        common = load_params(PARAMS_FILE, check=["common.num_threads", "common.checkpoint_root"]).common
+        common = load_params(params_file or PARAMS_FILE, check=["common.num_threads", "common.checkpoint_root"]).common
     except ParamsError:
         common = None           # the stage itself reports the problem, in one line
-    if common is not None:
-        for name in THREAD_VARIABLES:
-            os.environ[name] = str(common.num_threads)
-    for name, value in MALLOC_VARIABLES.items():
-        os.environ.setdefault(name, value)
-    os.environ["NASA_LIB_DIE_WITH_PARENT"] = "1"
-    return common.checkpoint_root if common is not None else "checkpoints"
+    env = {name: str(common.num_threads) for name in THREAD_VARIABLES} if common is not None else {}
+    env.update({name: value for name, value in MALLOC_VARIABLES.items() if name not in os.environ})
+    env["NASA_LIB_DIE_WITH_PARENT"] = "1"
+    return env, (common.checkpoint_root if common is not None else "checkpoints")
 
 
 def interrupted_line(output: Path, checkpoint_root="checkpoints") -> str:
@@ -111,14 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         trace_dir = Path(os.environ["NASA_LIB_TRACE_DIR"])
         trace_dir.mkdir(parents=True, exist_ok=True)
         os.environ["NASA_LIB_TRACE_FILE"] = str(trace_dir / f"{out.stem}.txt")
-    checkpoint_root = _stage_environment()
+    env, checkpoint_root = kernel_environment()
+    os.environ.update(env)
+    engine = {}
+    if os.environ.get(ZYGOTE_VARIABLE):        # under make repro's runner: a kernel forked, not started
+        from .kernel_fork import kernel_manager_class
+        engine["kernel_manager_class"] = kernel_manager_class()
     signal.signal(signal.SIGTERM, _raise_interrupt)       # SIGTERM ends the stage as Ctrl-C does
     try:
         # The kernel's own log at ERROR: it otherwise warns on every start that it talks to this
         # process over TCP without encryption (the kernel listens on localhost only; CurveZMQ keys
         # through papermill broke the Ctrl-C resume path, tests/test_resume.py).
         papermill.execute_notebook(args.notebook, str(out), parameters=params, kernel_name=args.kernel,
-                                   progress_bar=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                   progress_bar=False, extra_arguments=["--IPKernelApp.log_level=ERROR"], **engine)
     except KeyboardInterrupt:           # the kernel is shut down on the way out (nbclient)
         print(interrupted_line(out, checkpoint_root), file=sys.stderr, flush=True)
         return 130
