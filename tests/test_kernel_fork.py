@@ -120,6 +120,30 @@ def test_a_forked_kernel_dies_with_the_process_that_asked_for_it(zygote, tmp_pat
             asker.kill()
 
 
+def test_a_forked_kernel_ends_on_sigterm_as_a_fresh_one_does(zygote, tmp_path):
+    """The zygote's own SIGTERM handler (a clean exit of the zygote) is not the kernel's."""
+    out, asker = _ask(zygote, tmp_path, {}, wait=True)
+    try:
+        line = asker.stdout.readline().strip()
+        if line != "ready":
+            asker.kill()
+            pytest.fail(f"the asker said {line!r}: {asker.stderr.read()[-3000:]}")
+        kernel = json.loads(out.read_text())["pid"]
+        os.kill(kernel, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(kernel, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(kernel, signal.SIGKILL)
+            pytest.fail("the kernel outlived SIGTERM")
+    finally:
+        asker.kill()
+
+
 def test_interpreter_prefix_is_the_command_before_minus_m_ipykernel_launcher():
     assert interpreter_prefix(["/v/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"]) \
         == ["/v/python", "-Xfrozen_modules=off"]

@@ -498,10 +498,13 @@ def _fill(block_m: int, programs_of, device) -> int:
     return block_m
 
 
-def _store(sig, plan):
-    if len(_PLANS) > _PLANS_MAX:
-        _PLANS.clear()
-    _PLANS[sig] = plan
+def _cached_plan(sig, build, *args):
+    """The launch plan of ``sig``: ``build(*args)`` the first time, the stored one after."""
+    plan = _PLANS.get(sig)
+    if plan is None:
+        if len(_PLANS) > _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[sig] = build(*args)
     return plan
 
 
@@ -552,10 +555,7 @@ def _forward_plan(x, weight, stride, padding, groups):
 def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, groups: int) -> torch.Tensor:
     """Adder forward of a contiguous float32 ``x`` and a float32 weight (any strides)."""
     sig = ("fwd", x.shape, weight.shape, weight.stride(), stride, padding, groups, x.device)
-    plan = _PLANS.get(sig)
-    if plan is None:
-        plan = _store(sig, _forward_plan(x, weight, stride, padding, groups))
-    y_shape, contiguous, tgroups, launch = plan
+    y_shape, contiguous, tgroups, launch = _cached_plan(sig, _forward_plan, x, weight, stride, padding, groups)
     y = torch.empty(y_shape, dtype=torch.float32, device=x.device)
     if tgroups is None:
         _go(launch, (x, weight.contiguous() if contiguous else weight, y))
@@ -596,10 +596,7 @@ def _dx_plan(x, weight, stride, padding, groups, use_asm):
 
 def _launch_dx(x, weight, grad_y, stride, padding, groups, dx, use_asm):
     sig = ("dx", x.shape, weight.shape, weight.stride(), stride, padding, groups, x.device, use_asm)
-    plan = _PLANS.get(sig)
-    if plan is None:
-        plan = _store(sig, _dx_plan(x, weight, stride, padding, groups, use_asm))
-    contiguous, launch = plan
+    contiguous, launch = _cached_plan(sig, _dx_plan, x, weight, stride, padding, groups, use_asm)
     _go(launch, (x, weight.contiguous() if contiguous else weight, grad_y, dx))
 
 
@@ -637,9 +634,7 @@ def _depthwise_partials(x, weight, grad_y, stride, padding):
     """[chunks, K, R*S] partial sums of (x_pad - w) * dL/dy over chunks of the batch."""
     weight = _unit_last_stride(weight)
     sig = ("dwp", x.shape, weight.shape, weight.stride(), stride, padding, x.device)
-    plan = _PLANS.get(sig)
-    if plan is None:
-        plan = _store(sig, _partials_plan(x, weight, stride, padding))
+    plan = _cached_plan(sig, _partials_plan, x, weight, stride, padding)
     part = torch.empty(plan[0], dtype=torch.float32, device=x.device)
     _go(plan[1], (x, weight, grad_y, part))
     return part
@@ -673,7 +668,7 @@ def _conv_weight_and_bias_grad(x, weight, grad_y, stride, padding, groups):
 
 
 def _finish_plan(weight, has_gb, chunks, numel, eta):
-    """("one", launch) or ("many", programs, combine launch, scale launch or None) of _finish."""
+    """("one", launch) or ("many", programs, combine launch, scale launch or None) of _run_finish."""
     k, cg, r, s = weight.shape
     scale = float(eta * (numel ** 0.5)) if eta is not None else 1.0
     common = (numel, chunks, cg * r * s, cg, r, s, weight.stride(0), weight.stride(1), weight.stride(2))
@@ -689,6 +684,9 @@ def _finish_plan(weight, has_gb, chunks, numel, eta):
 
 
 def _run_finish(plan, part, weight, gb, out):
+    """out = sum over chunks of part [- w * gb[k]], rescaled to norm eta * sqrt(numel) (eta not
+    None), as ``plan`` (_finish_plan) says; ``out`` may be ``part`` itself (each element is read and
+    written by one thread)."""
     if plan[0] == "one":
         _go(plan[1], (part, weight, part if gb is None else gb, out))
         return out
@@ -698,12 +696,6 @@ def _run_finish(plan, part, weight, gb, out):
     if scale is not None:
         _go(scale, (out, ss))
     return out
-
-
-def _finish(part, weight, gb, chunks, numel, eta, out):
-    """out = sum over chunks of part [- w * gb[k]], rescaled to norm eta * sqrt(numel) (eta not
-    None); ``out`` may be ``part`` itself (each element is read and written by one thread)."""
-    return _run_finish(_finish_plan(weight, gb is not None, chunks, numel, eta), part, weight, gb, out)
 
 
 def _wg_plan(x, weight, stride, padding, eta):
@@ -727,11 +719,8 @@ def weight_grad_rescaled(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Te
     CONFIG["finish_one_program_max"] elements are finished by one program (one launch), larger
     ones by a combine and a scale kernel over many programs."""
     sig = ("wg", x.shape, weight.shape, weight.stride(), stride, padding, groups, eta, x.device)
-    plan = _PLANS.get(sig)
     weight = _unit_last_stride(weight)
-    if plan is None:
-        plan = _store(sig, _wg_plan(x, weight, stride, padding, eta))
-    partials, finish = plan
+    partials, finish = _cached_plan(sig, _wg_plan, x, weight, stride, padding, eta)
     k, cg, r, s = weight.shape
     if partials is not None:  # depthwise
         part = torch.empty(partials[0], dtype=torch.float32, device=x.device)

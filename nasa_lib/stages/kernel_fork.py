@@ -109,6 +109,7 @@ def _child(request: dict, fds: list[int], ready_w: int, added: dict) -> None:
     code = 1
     try:
         os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the zygote's own handler is not a kernel's
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(fds[0], 1)
