@@ -587,6 +587,13 @@ def test_timing_is_kept_out_of_the_report_and_judged_in_timing_md(built):
     assert "wall_s" not in (root / "reports/REPORT.md").read_text()
 
 
+def test_time_comparison_reads_the_right_way_round():
+    from nasa_lib.report.timing import time_comparison
+    assert time_comparison(10.0, 20.0, 50.0, "evolution") == "50 % faster than evolution"
+    assert time_comparison(12.25, 5.893, -107.87, "evolution") == "2.08x the time of evolution"  # not "-108 % faster"
+    assert time_comparison(8.9, 8.2, -9.1) == "1.09x the time"
+
+
 def test_report_regenerates_byte_for_byte(built, tmp_path):
     """Same metrics, same bytes: the Markdown and HTML (rendered again) and the figures most at risk
     (an embedded image, many SVG paths, placed labels) drawn again, compared with the module's build."""

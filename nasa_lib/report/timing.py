@@ -27,6 +27,16 @@ def stage_seconds(doc: dict) -> float | None:
     return None
 
 
+def time_comparison(seconds: float, baseline_seconds: float, reduction_percent: float,
+                    baseline: str | None = None) -> str:
+    """"12.5 % faster than <baseline>" when ``seconds`` is the shorter, "2.08x the time of
+    <baseline>" when it is the longer (a negative "faster by" reads as nonsense); without a
+    baseline's name, the phrase alone."""
+    if reduction_percent >= 0:
+        return f"{reduction_percent:.3g} % faster" + (f" than {baseline}" if baseline else "")
+    return f"{seconds / baseline_seconds:.3g}x the time" + (f" of {baseline}" if baseline else "")
+
+
 def dance_time_claim(out: PipelineOutputs, timing: dict[str, Source], rules: VerdictRules):
     """Per lambda: co-exploration's search time against the evolutionary (non-differentiable)
     co-exploration's -- the baseline of DANCE's claim, which decides the verdict -- and, beside it,
@@ -55,15 +65,17 @@ def dance_time_claim(out: PipelineOutputs, timing: dict[str, Source], rules: Ver
                          fmt(evo["total_seconds"]) if evo else "-", fmt(evo.get("evaluations")) if evo else "-",
                          fmt(red_e) if evo else "-", fmt(seq["total_seconds"]) if seq else "-",
                          fmt(red_s) if seq else "-"])
-            beside = f" (vs sequential: {red_s:.3g} % faster)" if seq is not None else ""
+            beside = (f" (vs sequential: {time_comparison(co['total_seconds'], seq['total_seconds'], red_s)})"
+                      if seq is not None else "")
             if evo is None:
                 outcomes.append((NOT_COMPARABLE, f"{run}, lambda {lam:g}: no evolutionary (non-differentiable) "
                                  f"co-exploration was timed{beside}"))
                 continue
             ok = red_e >= rules.min_reduction_percent
             outcomes.append((REPRODUCED if ok else NOT_REPRODUCED,
-                             f"{run}, lambda {lam:g}: co-exploration {red_e:.3g} % faster than evolutionary "
-                             f"co-exploration ({fmt(evo.get('evaluations'))} pair evaluations){beside}"))
+                             f"{run}, lambda {lam:g}: co-exploration "
+                             f"{time_comparison(co['total_seconds'], evo['total_seconds'], red_e, 'evolutionary co-exploration')} "
+                             f"({fmt(evo.get('evaluations'))} pair evaluations){beside}"))
     if not outcomes:
         return NOT_RUN, "no wall times were recorded for the co-exploration runs", []
     verdict, reason = _combine(outcomes)

@@ -117,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         from .kernel_fork import kernel_manager_class
         engine["kernel_manager_class"] = kernel_manager_class()
     signal.signal(signal.SIGTERM, _raise_interrupt)       # SIGTERM ends the stage as Ctrl-C does
+    # Python leaves SIGINT ignored when it starts with it ignored, as every command started in the
+    # background of a non-interactive shell does (`cmd &` in a script, nohup): then Ctrl-C or a
+    # `kill -INT` would not end the stage at all and it would train on.  Ctrl-C's meaning here
+    # does not depend on how the shell started us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         # The kernel's own log at ERROR: it otherwise warns on every start that it talks to this
         # process over TCP without encryption (the kernel listens on localhost only; CurveZMQ keys
