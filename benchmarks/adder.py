@@ -620,6 +620,13 @@ def profile_cuda(shapes) -> dict:
     return out
 
 
+def fp32_settings(cudnn_benchmark: bool = True) -> None:
+    """FP32 convolutions and matmuls, as issue 19 asks (TF32 off); cuDNN at its best algorithm."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.benchmark = cudnn_benchmark
+
+
 def versions(device) -> dict:
     info = {"python": platform.python_version(), "torch": torch.__version__,
             "platform": platform.platform(), "cpu_threads": torch.get_num_threads()}
@@ -671,9 +678,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     device = torch.device(args.device)
-    torch.backends.cudnn.allow_tf32 = False          # FP32 convolution, as the issue asks
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True             # cuDNN at its best algorithm
+    fp32_settings()
     torch.manual_seed(0)
     report = {"versions": versions(device), "tf32": False,
               "method": "median ms over repeated runs after warm-up; peak = max allocated minus "

@@ -56,9 +56,7 @@ def main():
     from nasa_lib.ops import layers
     _load("nasa_lib.ops._adder_triton_old", os.path.join(args.old_dir, "_adder_triton_old.py"))
     old = _load("nasa_lib.ops._adder_old", os.path.join(args.old_dir, "adder_old.py"))
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    B.fp32_settings()
     dev = torch.device("cuda")
     report = {"versions": B.versions(dev), "method": __doc__.split("\n\n")[2].replace("\n", " "),
               "shapes": [], "steps": []}

@@ -34,8 +34,7 @@ def main() -> None:
     import triton.testing
 
     from nasa_lib.ops.adder import _adder2d
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    B.fp32_settings(cudnn_benchmark=False)
     dev = torch.device("cuda")
     rows = []
     for shape in B.ISSUE_SHAPES + B.OWN_SHAPES:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.adder import ISSUE_SHAPES, OWN_SHAPES, _fwd_bwd, _make, host_ms, versions  # noqa: E402
+from benchmarks.adder import ISSUE_SHAPES, OWN_SHAPES, _fwd_bwd, _make, fp32_settings, host_ms, versions  # noqa: E402
 from nasa_lib.ops import adder as A  # noqa: E402
 
 
@@ -84,8 +84,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--trace-dir", default=None, help="write chrome traces of two small shapes here")
     args = ap.parse_args()
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    fp32_settings()
     report = {"versions": versions(torch.device("cuda")), "method": "host ms per call, queue not drained, "
               "mean of 50-200 calls after one warm-up", "shapes": []}
     for shape in ISSUE_SHAPES + OWN_SHAPES:

@@ -45,8 +45,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--calls", type=int, default=200)
     args = ap.parse_args()
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    B.fp32_settings()
     dev = torch.device("cuda")
     rows = []
     for shape in B.ISSUE_SHAPES + B.OWN_SHAPES:

@@ -94,9 +94,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--device", default="cuda", help="cpu: a smoke test of this script only")
     args = ap.parse_args()
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    B.fp32_settings()
     dev = torch.device(args.device)
     from torch.profiler import ProfilerActivity, profile
     report = {"versions": B.versions(dev), "method": __doc__.split("\n\n")[2].strip(), "spaces": {}}
