@@ -159,7 +159,7 @@ def test_claim_9_is_judged_against_the_evolutionary_time(tmp_path):
     _with_evolution(tmp_path, 8.0)
     (verdict, reason, rows), out = _time_claim(tmp_path)
     assert verdict == NOT_REPRODUCED, reason
-    assert "co-exploration -25 % faster than evolutionary co-exploration (30 pair evaluations)" in reason
+    assert "co-exploration 1.25x the time of evolutionary co-exploration (30 pair evaluations)" in reason
     assert "vs sequential: 16.7 % faster" in reason
     assert rows[0] == ["chunk", "0.5", "10", "n/a", "8", "30", "-25", "12", "16.67"]
     _with_evolution(tmp_path, 40.0)
