@@ -121,8 +121,12 @@ class _PowerOfTwo(torch.autograd.Function):
         return grad, None, None
 
 
-def supports(t: torch.Tensor) -> bool:
-    """The kernels take CUDA float32 tensors of at most 4 dimensions with int32 offsets."""
+def supports(t: torch.Tensor, p_min: int | None = None) -> bool:
+    """The kernels take CUDA float32 tensors of at most 4 dimensions with int32 offsets; the
+    power-of-two kernel (``p_min`` given) only ranges whose floor 2^(p_min - 1) is a normal
+    float32: it flushes subnormal powers of two to zero, where PyTorch's operators keep them."""
+    if p_min is not None and p_min - 1 < -126:
+        return False
     reach = sum((n - 1) * abs(s) for n, s in zip(t.shape, t.stride()))
     return t.is_cuda and t.dtype == torch.float32 and t.dim() <= 4 and max(t.numel(), reach + 1) < 2 ** 31
 

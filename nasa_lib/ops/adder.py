@@ -32,20 +32,19 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import _adder_cpu, _adder_torch
+from ._lazy_kernels import LazyKernels
 
 __all__ = ["adder2d", "Adder2d", "adder2d_reference"]
 
 BACKENDS = ("auto", "native", "triton", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_triton_module = None
-_triton_error: str | None = None
+_TRITON = LazyKernels("._adder_triton", "the pure-torch path on CUDA")
 
 
 # ---- argument checks ------------------------------------------------------------------------
@@ -96,16 +95,7 @@ def _check_args(x, weight, stride, padding, groups, eta) -> None:
 # ---- implementation choice ------------------------------------------------------------------
 def _triton():
     """The Triton kernels module, or None (with a one-time warning) when Triton is unusable."""
-    global _triton_module, _triton_error
-    if _triton_module is None and _triton_error is None:
-        try:
-            from . import _adder_triton
-            _triton_module = _adder_triton
-        except Exception as exc:  # no triton, or a broken install: use the torch path
-            _triton_error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"nasa_lib adder: Triton kernels unavailable ({_triton_error}); using "
-                          "the pure-torch path on CUDA", RuntimeWarning, stacklevel=4)
-    return _triton_module
+    return _TRITON(stacklevel=4)
 
 
 def _pick_backend(x: torch.Tensor, backend: str) -> str:
@@ -116,7 +106,7 @@ def _pick_backend(x: torch.Tensor, backend: str) -> str:
                          f"kernels available: {_adder_cpu.available()}); valid values: 'auto', "
                          "'torch', or 'native' for CPU tensors where gcc built the kernels")
     if backend == "triton" and _triton() is None:
-        raise ValueError(f"adder2d: backend='triton' is not valid here ({_triton_error}); valid "
+        raise ValueError(f"adder2d: backend='triton' is not valid here ({_TRITON.error}); valid "
                          "values: 'auto', 'torch', 'native' (CPU)")
     if backend != "auto":
         return backend

@@ -9,13 +9,13 @@ passes the gradient straight through (the STE), so training sees the quantised f
 from __future__ import annotations
 
 import os
-import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..opkinds import op_kind
+from ._lazy_kernels import LazyKernels
 from .base import SliceableConv2d
 
 
@@ -127,33 +127,23 @@ def shift_range(weight_bits: int) -> tuple[int, int]:
 # bit for bit, in one launch instead of six or ten); NASA_LIB_FUSED_QUANT=0 keeps the PyTorch
 # operators (for A/B timing: benchmarks/shift_quant_fused.py).  The CPU path is always PyTorch's.
 FUSED_QUANT = os.environ.get("NASA_LIB_FUSED_QUANT", "1") != "0"
-_fused_module = None
-_fused_error: str | None = None
+_FUSED = LazyKernels("._quant_triton", "PyTorch operators")
 
 
-def _fused(t: torch.Tensor):
-    """The fused kernels' module when ``t`` can use them, else None."""
-    global _fused_module, _fused_error
+def _fused(t: torch.Tensor, p_min: int | None = None):
+    """The fused kernels' module when ``t`` (and the power-of-two range from ``p_min``) can use
+    them, else None."""
     if not (FUSED_QUANT and t.is_cuda):
         return None
-    if _fused_module is None and _fused_error is None:
-        try:
-            from . import _quant_triton
-            _fused_module = _quant_triton
-        except Exception as exc:  # no triton, or a broken install: the PyTorch operators
-            _fused_error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"nasa_lib quantisers: Triton kernels unavailable ({_fused_error}); using "
-                          "PyTorch operators", RuntimeWarning, stacklevel=3)
-    if _fused_module is not None and _fused_module.supports(t):
-        return _fused_module
-    return None
+    fused = _FUSED(stacklevel=3)
+    return fused if fused is not None and fused.supports(t, p_min) else None
 
 
 def round_power_of_two(weight: torch.Tensor, weight_bits: int = 6) -> torch.Tensor:
     """DeepShift-Q: sign(w) * 2^clamp(round(log2|w|)), straight-through gradient to ``w``."""
     p_min, p_max = shift_range(weight_bits)
-    fused = _fused(weight)
-    if fused is not None and p_min - 1 >= -126:  # (the kernel flushes subnormal powers of two)
+    fused = _fused(weight, p_min)
+    if fused is not None:
         return fused.round_power_of_two(weight, p_min, p_max)
     # (q - w) is built in place under no_grad: one temporary and one autograd node instead of a
     # chain of each; the value is the same, bit for bit, as weight + (q - weight).detach()
