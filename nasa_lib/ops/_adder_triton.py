@@ -373,7 +373,13 @@ def _dw_scale_kernel(out_ptr, ss_ptr, NUMEL, NPROG, scale, BLOCK: tl.constexpr, 
 
 
 # ---- launch heuristics --------------------------------------------------------------------
-# (BLOCK_M, cap on BLOCK_K / BLOCK_C, num_warps); benchmarks/adder.py --tune times alternatives.
+# (BLOCK_M, cap on BLOCK_K / BLOCK_C, num_warps[, num_stages[, maxnreg]]); benchmarks/adder.py
+# --tune times alternatives.  maxnreg caps the registers per thread: the wide tiles (layers of
+# >= 128 channels per group) compile to 255 registers, two 4-warp programs per SM, 2.1-2.3
+# instructions per cycle (Nsight Compute: adder_ncu_h200_issue19_dense256.json); capped at 128
+# they spill some registers to L1 but run more programs per SM: forward 1.38 -> 1.21 ms and input
+# gradient 1.45 -> 1.34 ms on 256x256x8x8 3x3 at batch 256 (adder_probes/probe_maxnreg.py,
+# adder_cuda_h200_issue19_maxnreg_probe.json; other tiles gained less or lost).
 # pw_*: the pointwise kernels; min_programs: the dense kernels halve BLOCK_M (to 32) while a
 # launch would have fewer programs than this many per SM.
 # Measured on an H200 (benchmarks/results/adder_cuda_h200_issue19_iter1.json, "tune"): the
@@ -402,8 +408,8 @@ class _Config(dict):
 _PLANS: dict = {}
 _PLANS_MAX = 1 << 13
 
-CONFIG = _Config({"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4), "fwd_wide_min_programs": 3.0,
-          "dx": (128, 32, 4), "dx_wide": (128, 32, 4), "dx_strided": (128, 32, 4),
+CONFIG = _Config({"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4, None, 128), "fwd_wide_min_programs": 3.0,
+          "dx": (128, 32, 4), "dx_wide": (128, 32, 4, None, 128), "dx_strided": (128, 32, 4),
           "pw_dx": (64, 32, 4), "pw_kernels": True,
           "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22})
 _use_sat_asm = not _INTERPRETED
@@ -454,14 +460,14 @@ def _cached_plan(sig, build, *args):
 
 
 def _go(launch, tensors) -> None:
-    name, kernel, grid, scalars, consts, warps, stages = launch
-    _launch(name, kernel, grid, tensors, scalars, consts, warps, stages)
+    name, kernel, grid, scalars, consts, warps, stages, *maxnreg = launch  # maxnreg: the dense plans
+    _launch(name, kernel, grid, tensors, scalars, consts, warps, stages, *maxnreg)
 
 
 def _tile(entry):
-    """(BLOCK_M, cap, num_warps, num_stages or None) of a CONFIG entry."""
-    block_m, cap, warps, *stages = entry
-    return block_m, cap, warps, (stages[0] if stages else None)
+    """(BLOCK_M, cap, num_warps, num_stages or None, maxnreg or None) of a CONFIG entry."""
+    block_m, cap, warps, *rest = tuple(entry) + (None, None)
+    return block_m, cap, warps, rest[0], rest[1]
 
 
 def _transposed_weight(weight, groups):
@@ -488,12 +494,12 @@ def _forward_plan(x, weight, stride, padding, groups):
     wm, wk = CONFIG["fwd_wide"][:2]
     wide = kg >= wk and (triton.cdiv(m, wm) * triton.cdiv(kg, wk) * groups
                          >= CONFIG["fwd_wide_min_programs"] * _sm_count(x.device))
-    block_m, cap_k, warps, stages = _tile(CONFIG["fwd_wide" if wide else "fwd"])
+    block_m, cap_k, warps, stages, maxnreg = _tile(CONFIG["fwd_wide" if wide else "fwd"])
     block_k = min(cap_k, max(16, _next_pow2(kg)))
     block_m = _fill(block_m, lambda bm: triton.cdiv(m, bm) * triton.cdiv(kg, block_k) * groups, x.device)
     launch = ("fwd_dense", _fwd_dense_kernel, _grid3(triton.cdiv(m, block_m), triton.cdiv(kg, block_k), groups),
               (c, h, w, k, p, q, m, cg, kg, stride, padding), (r, s, max(1, 8 // (r * s)), block_m, block_k),
-              warps, stages)
+              warps, stages, maxnreg)
     return (n, k, p, q), False, groups, launch
 
 
@@ -520,14 +526,14 @@ def _dx_plan(x, weight, stride, padding, groups, use_asm):
                                   (stride, r, s, block, use_asm), 4, None)
     kg = k // groups
     if _is_pointwise(r, s, stride, padding):
-        block_m, cap_c, warps, stages = _tile(CONFIG["pw_dx"])
+        block_m, cap_c, warps, stages, maxnreg = _tile(CONFIG["pw_dx"])
         block_m = min(block_m, max(16, _next_pow2(h * w)))
         block_c = min(cap_c, max(16, _next_pow2(cg)))
         nb = triton.cdiv(h * w, block_m)
         return wu is not weight, ("dx_pw", _dx_pw_kernel, _grid3(n * nb, triton.cdiv(cg, block_c), groups),
                                   (c, k, h * w, cg, kg, nb, wu.stride(0), wu.stride(1)),
-                                  (4, block_m, block_c, use_asm), warps, stages)
-    block_m, cap_c, warps, stages = _tile(CONFIG["dx_strided" if stride > 1 else "dx_wide" if cg >= 128 else "dx"])
+                                  (4, block_m, block_c, use_asm), warps, stages, maxnreg)
+    block_m, cap_c, warps, stages, maxnreg = _tile(CONFIG["dx_strided" if stride > 1 else "dx_wide" if cg >= 128 else "dx"])
     block_c = min(cap_c, max(16, _next_pow2(cg)))
     taps = triton.cdiv(r, stride) * triton.cdiv(s, stride)  # taps per phase class, at most
     positions = n * triton.cdiv(h, stride) * triton.cdiv(w, stride)  # of the largest phase class
@@ -536,7 +542,8 @@ def _dx_plan(x, weight, stride, padding, groups, use_asm):
     return wu is not weight, ("dx_dense", _dx_dense_kernel,
                               _grid3(triton.cdiv(positions, block_m), triton.cdiv(cg, block_c), z),
                               (n, c, h, w, k, p, q, cg, kg, wu.stride(0), wu.stride(1), wu.stride(2)),
-                              (stride, padding, r, s, max(1, 4 // taps), block_m, block_c, use_asm), warps, stages)
+                              (stride, padding, r, s, max(1, 4 // taps), block_m, block_c, use_asm), warps, stages,
+                              maxnreg)
 
 
 def _launch_dx(x, weight, grad_y, stride, padding, groups, dx, use_asm):

@@ -35,9 +35,10 @@ def _hooks_set() -> bool:
     return rt is None or _hook_active(rt.launch_enter_hook) or _hook_active(rt.launch_exit_hook)
 
 
-def launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=None):
+def launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=None, maxnreg=None):
     """``kernel[grid](*tensors, *scalars, *consts, num_warps=num_warps)`` (every kernel here takes
-    its pointers first, then its run-time scalars, then every constexpr, in signature order),
+    its pointers first, then its run-time scalars, then every constexpr, in signature order;
+    ``num_stages`` and ``maxnreg``, the cap on registers per thread, are passed where not None),
     through the fast path once that key has compiled.  ``grid`` is a 3-tuple of ints >= 1 (see
     ``grid3``); ``scalars`` and ``consts`` are tuples.  The fast path's key holds the scalars'
     values themselves (finer than Triton's ==1 / %16 / 32-bit specialisation, and a tuple hash
@@ -47,7 +48,7 @@ def launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=N
     key = None
     if _fast_launch:
         dev = torch.cuda.current_device()
-        key = (name, dev, num_warps, num_stages, consts, scalars,
+        key = (name, dev, num_warps, num_stages, maxnreg, consts, scalars,
                tuple([(t.dtype, not t.data_ptr() & 15) for t in tensors]))
         ck = _FAST.get(key)
         if ck is not None and not _hooks_set():
@@ -57,7 +58,11 @@ def launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=N
                 return
             except (AttributeError, TypeError):  # another Triton's launcher: the normal path
                 _fast_launch = False
-    opts = {"num_warps": num_warps} if num_stages is None else {"num_warps": num_warps, "num_stages": num_stages}
+    opts = {"num_warps": num_warps}
+    if num_stages is not None:
+        opts["num_stages"] = num_stages
+    if maxnreg is not None:
+        opts["maxnreg"] = maxnreg
     ck = kernel[grid](*tensors, *scalars, *consts, **opts)
     LAST_COMPILED[name] = ck
     if key is not None and _fast_launch:
