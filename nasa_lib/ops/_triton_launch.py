@@ -25,6 +25,19 @@ _FAST_MAX = 1 << 14
 LAST_COMPILED: dict = {}  # kernel name -> last compiled kernel (register / spill report)
 
 
+def _knows_maxnreg() -> bool:
+    """Whether this Triton compiles with a register cap (``maxnreg``; Triton >= 3.0 on NVIDIA).
+    Older ones run the kernels uncapped (slower on the wide tiles, the same values)."""
+    try:
+        from triton.backends.nvidia.compiler import CUDAOptions
+    except Exception:  # noqa: BLE001  (another layout of Triton, or no NVIDIA backend)
+        return False
+    return "maxnreg" in getattr(CUDAOptions, "__dataclass_fields__", {})
+
+
+_MAXNREG = _knows_maxnreg()
+
+
 def _hook_active(hook) -> bool:
     # Triton 3.6 keeps hooks in a HookChain (empty: no hook); older ones use None
     return hook is not None and bool(getattr(hook, "calls", True))
@@ -61,7 +74,7 @@ def launch(name, kernel, grid, tensors, scalars, consts, num_warps, num_stages=N
     opts = {"num_warps": num_warps}
     if num_stages is not None:
         opts["num_stages"] = num_stages
-    if maxnreg is not None:
+    if maxnreg is not None and _MAXNREG:
         opts["maxnreg"] = maxnreg
     ck = kernel[grid](*tensors, *scalars, *consts, **opts)
     LAST_COMPILED[name] = ck
