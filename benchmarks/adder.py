@@ -180,6 +180,18 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def event_ms(fn, calls: int = 1) -> float:
+    """CUDA milliseconds from an event recorded before ``calls`` calls of ``fn`` to one recorded
+    after them, waited for."""
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    a.record()
+    for _ in range(calls):
+        fn()
+    b.record()
+    b.synchronize()
+    return a.elapsed_time(b)
+
+
 def time_ms(fn, device, min_reps=5, max_reps=50, budget_s=0.4) -> float:
     """Median milliseconds of ``fn()`` after two warm-up calls."""
     for _ in range(2):
@@ -189,12 +201,7 @@ def time_ms(fn, device, min_reps=5, max_reps=50, budget_s=0.4) -> float:
     start = time.perf_counter()
     while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - start < budget_s):
         if device.type == "cuda":
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
+            times.append(event_ms(fn))
         else:
             t0 = time.perf_counter()
             fn()

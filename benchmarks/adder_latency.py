@@ -58,13 +58,7 @@ def back_to_back_ms(fn, calls=50, rounds=5) -> float:
     out = []
     for _ in range(rounds):
         torch.cuda.synchronize()
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        for _ in range(calls):
-            fn()
-        b.record()
-        b.synchronize()
-        out.append(a.elapsed_time(b) / calls)
+        out.append(B.event_ms(fn, calls) / calls)
     return statistics.median(out)
 
 
@@ -72,12 +66,7 @@ def isolated_event_ms(fn, calls) -> float:
     times = []
     for _ in range(calls):
         torch.cuda.synchronize()
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
+        times.append(B.event_ms(fn))
     return statistics.median(times)
 
 

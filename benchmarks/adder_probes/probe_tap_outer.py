@@ -129,6 +129,22 @@ def rel(a, b):
     return float((a - b).abs().max() / b.abs().max())
 
 
+def sweep(into: dict, tiles, loop_len: int, ref, variant) -> None:
+    """Time ``variant(*tile, unroll)`` for every tile and every unroll dividing ``loop_len`` (the
+    inner loop's length), with its output's error against ``ref``, into ``into``."""
+    for tile in tiles:
+        for unroll in (1, 2, 4):
+            if loop_len % unroll:
+                continue
+            key = str((*tile, unroll))
+            try:
+                out = variant(*tile, unroll)
+                ms = B._graph_ms(lambda: variant(*tile, unroll))
+                into[key] = {"ms": ms, "rel_err": rel(out, ref)}
+            except Exception as exc:  # noqa: BLE001
+                into[key] = {"error": f"{type(exc).__name__}: {str(exc)[:100]}"}
+
+
 def main():
     B.fp32_settings()
     dev = torch.device("cuda")
@@ -144,29 +160,11 @@ def main():
                "fwd": {}, "dx": {}}
         y0 = T.forward(x, w, stride, pad, groups)
         dx0 = T.grad_input(x, w, gy, stride, pad, groups)
-        for bm, bk, warps in [(64, 128, 4), (128, 32, 4), (128, 64, 4), (64, 64, 4), (128, 128, 8)]:
-            for unroll in (1, 2, 4):
-                if cg % unroll:
-                    continue
-                key = str((bm, bk, warps, unroll))
-                try:
-                    y = fwd_variant(x, w, stride, pad, groups, bm, bk, warps, unroll)
-                    ms = B._graph_ms(lambda: fwd_variant(x, w, stride, pad, groups, bm, bk, warps, unroll))
-                    row["fwd"][key] = {"ms": ms, "rel_err": rel(y, y0)}
-                except Exception as exc:  # noqa: BLE001
-                    row["fwd"][key] = {"error": f"{type(exc).__name__}: {str(exc)[:100]}"}
+        sweep(row["fwd"], [(64, 128, 4), (128, 32, 4), (128, 64, 4), (64, 64, 4), (128, 128, 8)], cg, y0,
+              lambda bm, bk, warps, unroll: fwd_variant(x, w, stride, pad, groups, bm, bk, warps, unroll))
         if stride == 1:
-            for bm, bc, warps in [(128, 32, 4), (64, 32, 4), (128, 64, 4), (256, 32, 8), (64, 64, 4)]:
-                for unroll in (1, 2, 4):
-                    if kg % unroll:
-                        continue
-                    key = str((bm, bc, warps, unroll))
-                    try:
-                        d = dx_variant(x, w, gy, pad, groups, bm, bc, warps, unroll)
-                        ms = B._graph_ms(lambda: dx_variant(x, w, gy, pad, groups, bm, bc, warps, unroll))
-                        row["dx"][key] = {"ms": ms, "rel_err": rel(d, dx0)}
-                    except Exception as exc:  # noqa: BLE001
-                        row["dx"][key] = {"error": f"{type(exc).__name__}: {str(exc)[:100]}"}
+            sweep(row["dx"], [(128, 32, 4), (64, 32, 4), (128, 64, 4), (256, 32, 8), (64, 64, 4)], kg, dx0,
+                  lambda bm, bc, warps, unroll: dx_variant(x, w, gy, pad, groups, bm, bc, warps, unroll))
         best_f = min((v["ms"], k) for k, v in row["fwd"].items() if "ms" in v)
         best_d = min(((v["ms"], k) for k, v in row["dx"].items() if "ms" in v), default=None)
         print(shape, "fwd cur %.4f best %s" % (row["fwd_current_ms"], best_f), "dx cur %.4f best %s" % (row["dx_current_ms"], best_d),
