@@ -11,7 +11,9 @@ figure.  Per shape (N, C, H=W, K, kernel, stride, groups; padding = kernel // 2)
   path) and AdderNet's own unfold formulation (``_UnfoldAdder`` below: the
   ``N*K*C*R*S*P*Q`` difference tensor, with the AdderNet backward) each timed forward and
   forward + backward (both gradients), median of repeated runs after warm-up (CUDA events on the
-  GPU; on the CPU ``perf_counter``, conv and adder interleaved over 15 rounds so a shared CPU's
+  GPU, where conv's and the adder's forward + backward run in 9 interleaved rounds and the
+  forward + backward ratio is the median of the per-round ratios, with their range: the host's
+  speed drifts within a run, and the small layers' time is mostly the host's; on the CPU ``perf_counter``, conv and adder interleaved over 15 rounds so a shared CPU's
   load hits both alike, with the minima recorded too, and the slow references over 3 rounds;
   on CPU also the pure-torch fallback path, ``torch_chunked``);
 * peak memory of one forward + backward: on CUDA ``max_memory_allocated`` minus the memory held
@@ -209,6 +211,35 @@ def time_ms(fn, device, min_reps=5, max_reps=50, budget_s=0.4) -> float:
     return statistics.median(times)
 
 
+def isolated_event_ms(fn, calls: int) -> float:
+    """Median CUDA-event ms of ``calls`` calls of ``fn``, the GPU drained before each."""
+    times = []
+    for _ in range(calls):
+        torch.cuda.synchronize()
+        times.append(event_ms(fn))
+    return statistics.median(times)
+
+
+def interleaved_event_ms(fns: dict, rounds: int = 9, per_round: int = 15) -> dict:
+    """CUDA: ``rounds`` rounds, each timing every function as :func:`isolated_event_ms` does, the
+    order alternating from round to round; per function its per-round medians.  The host's speed
+    drifts within a run (a lent machine's by 1.5x between leases, and within one), so a ratio of two
+    figures taken minutes apart mixes two speeds; a ratio within a round does not."""
+    for f in fns.values():
+        f()
+    ms = {k: [] for k in fns}
+    for i in range(rounds):
+        for k in (list(fns) if i % 2 == 0 else list(fns)[::-1]):
+            ms[k].append(isolated_event_ms(fns[k], per_round))
+    return ms
+
+
+def ratio_rounds(num: list, den: list) -> dict:
+    """Per-round ratios, their median and range."""
+    r = [a / b for a, b in zip(num, den)]
+    return {"per_round": r, "median": statistics.median(r), "min": min(r), "max": max(r)}
+
+
 def time_interleaved_ms(fns: dict, device, rounds=7) -> tuple[dict, dict]:
     """CPU: one call of each function per round (shared-CPU fairness); per function the median
     and the minimum (the minimum is the least disturbed by other processes on a shared CPU)."""
@@ -304,7 +335,13 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
             fwd, fwd_min = time_cpu({name: (lambda op=op: op(x, w)) for name, op in ops.items()},
                                      device)
     if device.type == "cuda":
-        fb = {name: time_ms(lambda op=op: _fwd_bwd(op, x, w, gy), device) for name, op in ops.items()}
+        # conv and adder in interleaved rounds (the headline ratio: the median of the per-round
+        # ratios); the references, far slower, alone
+        rounds = interleaved_event_ms({name: (lambda op=ops[name]: _fwd_bwd(op, x, w, gy))
+                                       for name in ("conv", "adder")})
+        rec["forward_backward_rounds_ms"] = rounds
+        fb = {name: (statistics.median(rounds[name]) if name in rounds else
+                     time_ms(lambda op=op: _fwd_bwd(op, x, w, gy), device)) for name, op in ops.items()}
         peak = {name: cuda_peak_mb(lambda op=op: _fwd_bwd(op, x, w, gy), x, w)
                 for name, op in ops.items()}
         # where the adder's time goes: forward kernel, input-gradient kernel, weight gradient
@@ -341,6 +378,10 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
         "adder_over_conv_forward": fwd["adder"] / fwd["conv"],
         "adder_over_conv_forward_backward": fb["adder"] / fb["conv"],
     }
+    if "forward_backward_rounds_ms" in rec:
+        per_round = ratio_rounds(rec["forward_backward_rounds_ms"]["adder"], rec["forward_backward_rounds_ms"]["conv"])
+        rec["ratios"]["adder_over_conv_forward_backward"] = per_round["median"]
+        rec["ratios"]["adder_over_conv_forward_backward_range"] = [per_round["min"], per_round["max"]]
     if run_unfold:
         rec["ratios"]["unfold_over_adder_forward_backward"] = fb["unfold"] / fb["adder"]
     if "peer" in fb:
@@ -473,7 +514,7 @@ def tune_cuda(shapes, only=None) -> list:
 # ---- end to end: one search step ------------------------------------------------------------------
 def _kernel_category(name: str) -> str:
     n = name.lower()
-    if any(t in n for t in ("_fwd_dense", "_dx_dense", "_fwd_depthwise", "_dx_depthwise", "_dw_depthwise",
+    if any(t in n for t in ("_fwd_dense", "_dx_dense", "_dx_pw", "_fwd_depthwise", "_dx_depthwise", "_dw_depthwise",
                             "_adder_", "adder")):
         return "adder (Triton)"
     if any(t in n for t in ("conv", "cudnn", "wgrad", "dgrad", "fprop", "implicit", "xmma", "cutlass", "gemm",
@@ -603,6 +644,29 @@ def supernet_interleaved(spaces, device, batch: int, mode: str, rounds: int, ste
             "ratio_to_" + spaces[0]: {sp: med[sp] / med[spaces[0]] for sp in spaces}}
 
 
+def interleaved_rounds(variants: dict, device, rounds: int, steps: int, first_step: int = 100) -> tuple[dict, int]:
+    """Rounds of ``steps`` timed steps of each variant (``label -> (enter(), step(i))``; ``enter``
+    sets the variant's switches), one untimed step of it before each (its kernels and caches
+    warm), the order alternating (A B C, C B A, ...): a drift of the host's speed within a round
+    (measured: the same step 110 -> 200 ms over a minute) hits each variant alike.  Returns the
+    ms per step of each variant per round, and the next unused step index."""
+    per_round = {label: [] for label in variants}
+    order, i = list(variants), first_step
+    for rnd in range(rounds):
+        for label in (order if rnd % 2 == 0 else order[::-1]):
+            enter, step = variants[label]
+            enter()
+            step(i)
+            _sync(device)
+            t0 = time.perf_counter()
+            for j in range(steps):
+                step(i + 1 + j)
+            _sync(device)
+            per_round[label].append((time.perf_counter() - t0) * 1e3 / steps)
+        i += steps + 1
+    return per_round, i
+
+
 def profile_cuda(shapes) -> dict:
     """torch.profiler summary of one adder forward+backward per shape: GPU time per kernel and
     the host time of the whole call."""
@@ -725,7 +789,9 @@ def main() -> None:
         save()
         r = rec["ratios"]
         print(f"{shape}: conv fb {rec['forward_backward_ms']['conv']:.3f} ms, adder fb "
-              f"{rec['forward_backward_ms']['adder']:.3f} ms ({r['adder_over_conv_forward_backward']:.2f}x), "
+              f"{rec['forward_backward_ms']['adder']:.3f} ms ({r['adder_over_conv_forward_backward']:.2f}x"
+              + (" [{:.2f}, {:.2f}]".format(*r["adder_over_conv_forward_backward_range"])
+                 if "adder_over_conv_forward_backward_range" in r else "") + "), "
               f"unfold/adder {r.get('unfold_over_adder_forward_backward', float('nan')):.1f}x, "
               f"mem {r.get('adder_over_conv_peak_memory', float('nan')):.2f}x", flush=True)
     if args.supernet_interleaved:

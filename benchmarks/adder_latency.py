@@ -62,26 +62,11 @@ def back_to_back_ms(fn, calls=50, rounds=5) -> float:
     return statistics.median(out)
 
 
-def isolated_event_ms(fn, calls) -> float:
-    times = []
-    for _ in range(calls):
-        torch.cuda.synchronize()
-        times.append(B.event_ms(fn))
-    return statistics.median(times)
-
-
 def interleaved(fns: dict, rounds: int, per_round: int) -> dict:
-    for f in fns.values():
-        f()
-    ratios, ms = [], {k: [] for k in fns}
-    for i in range(rounds):
-        order = list(fns) if i % 2 == 0 else list(fns)[::-1]
-        got = {k: isolated_event_ms(fns[k], per_round) for k in order}
-        for k, v in got.items():
-            ms[k].append(v)
-        ratios.append(got["adder"] / got["conv"])
-    return {"ms": ms, "adder_over_conv": ratios, "median_ratio": statistics.median(ratios),
-            "min_ratio": min(ratios), "max_ratio": max(ratios)}
+    ms = B.interleaved_event_ms(fns, rounds, per_round)
+    r = B.ratio_rounds(ms["adder"], ms["conv"])
+    return {"ms": ms, "adder_over_conv": r["per_round"], "median_ratio": r["median"],
+            "min_ratio": r["min"], "max_ratio": r["max"]}
 
 
 def profile_one(fn) -> list:

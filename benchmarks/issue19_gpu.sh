@@ -10,6 +10,10 @@
 #   host5  : where the host time goes: benchmarks/adder_host_split.py (per call) and
 #            benchmarks/adder_soft_host.py (per soft search step), then the same-machine A/B of the
 #            old and new adder code (benchmarks/adder_ab_old_new.py; needs .scratch/old, see there)
+#   floor  : benchmarks/soft_step_floor.py (the search-step ratio with the adders computed as
+#            convolutions: the floor the adder kernels cannot go under)
+#   check9 : the final code's per-shape figures: benchmarks/adder.py --check --shapes all, then
+#            benchmarks/adder_latency.py (conv and adder in interleaved rounds)
 # Triton's cache and the peer's build travel back as $OUT/cache.tgz (unpack into .scratch/).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -44,7 +48,14 @@ case $stage in
     [ -f .scratch/old/adder_old.py ] && python3 benchmarks/adder_ab_old_new.py --old-dir .scratch/old \
       --out "$OUT/adder_ab_old_new_h200_issue19_$tag.json"
     ;;
+  floor)
+    python3 benchmarks/soft_step_floor.py --out "$OUT/soft_step_floor_h200_issue19_$tag.json" 2>&1 | tee "$OUT/floor_$tag.log"
+    ;;
+  check9)
+    python3 benchmarks/adder.py --check --shapes all --out "$OUT/adder_cuda_h200_issue19_$tag.json" 2>&1 | tee "$OUT/adder_$tag.log"
+    python3 benchmarks/adder_latency.py --out "$OUT/adder_latency_h200_issue19_$tag.json" 2>&1 | tee "$OUT/latency_$tag.log"
+    ;;
   *) python3 "$@" ;;
 esac
-[ "$stage" = final2 ] || [ "$stage" = final3 ] || [ "$stage" = host5 ] || tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null
+case $stage in final2|final3|host5|floor|check9) ;; *) tar czf "$OUT/cache.tgz" .scratch/triton_cache .scratch/peer_build 2>/dev/null ;; esac
 ls -la "$OUT"

@@ -19,7 +19,6 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import torch
 
@@ -49,21 +48,12 @@ def run_mode(mode: str, device, batch: int, rounds: int, steps: int) -> dict:
         if space not in steppers:
             quant.FUSED_QUANT = fused
             steppers[space] = B._supernet_stepper(space, device, batch, mode)[0]
-    per_round = {_label(*v): [] for v in VARIANTS}
-    i = 100
-    for rnd in range(rounds):
-        # the order alternates (A B C, C B A, ...): a drift of the host's speed within a round
-        # (measured: the same step 110 -> 200 ms over a minute) hits each variant alike
-        for space, fused in (VARIANTS if rnd % 2 == 0 else VARIANTS[::-1]):
-            quant.FUSED_QUANT = fused
-            steppers[space](i)  # one untimed step: the variant's kernels and caches warm
-            B._sync(device)
-            t0 = time.perf_counter()
-            for j in range(steps):
-                steppers[space](i + 1 + j)
-            B._sync(device)
-            per_round[_label(space, fused)].append((time.perf_counter() - t0) * 1e3 / steps)
-        i += steps + 1
+
+    def enter(fused):
+        return lambda: setattr(quant, "FUSED_QUANT", fused)
+
+    per_round, i = B.interleaved_rounds({_label(space, fused): (enter(fused), steppers[space])
+                                         for space, fused in VARIANTS}, device, rounds, steps)
     launches = {}
     for space, fused in VARIANTS:
         quant.FUSED_QUANT = fused

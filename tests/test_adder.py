@@ -34,8 +34,13 @@ CASES = [
     (2, 4, 6, 6, 8, 3, 1, 1, 4),   # depthwise with channel multiplier 2
     (2, 7, 5, 5, 9, 1, 1, 0, 1),   # pointwise
     (1, 3, 8, 8, 4, 2, 3, 1, 1),   # stride 3, even kernel
+    # depthwise with >= 64 output positions per plane: on CUDA the weight gradient takes the
+    # convolution backward, not the Triton partial sums (_adder_triton.CONFIG["dw_conv_wgrad_min_pq"])
+    (2, 6, 9, 9, 6, 3, 1, 1, 6),
+    (2, 3, 8, 8, 6, 5, 1, 2, 3),
 ]
-CASE_IDS = ["dense", "dense-s2", "g2-nopad", "g2-s2", "dw5-s2", "dw-mult2", "1x1", "k2-s3"]
+CASE_IDS = ["dense", "dense-s2", "g2-nopad", "g2-s2", "dw5-s2", "dw-mult2", "1x1", "k2-s3", "dw-9x9",
+            "dw5-mult2-8x8"]
 CPU_BACKENDS = ["native", "torch"] if _adder_cpu.available() else ["torch"]
 
 
@@ -328,8 +333,16 @@ _TRITON_CHECK = textwrap.dedent("""
         if dw is not None:  # the Triton weight gradient exists for depthwise layers
             errors.append(rel(dw, dw_ref))
         out.append(errors)
-    print(json.dumps(out))
+    print(json.dumps({"errors": out, "dw_min_pq": _adder_triton.CONFIG["dw_conv_wgrad_min_pq"]}))
 """)
+
+
+def _triton_dw_partials(case, min_pq) -> bool:
+    """Whether the Triton module computes this case's weight gradient with its own depthwise
+    kernel (few output positions) rather than the convolution backward."""
+    n, c, h, w, k, ks, stride, padding, groups = case
+    p, q = (h + 2 * padding - ks) // stride + 1, (w + 2 * padding - ks) // stride + 1
+    return c == groups and p * q < min_pq
 
 
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None,
@@ -342,10 +355,12 @@ def test_triton_kernels_in_interpreter():
     proc = subprocess.run([sys.executable, "-c", _TRITON_CHECK, json.dumps(cases)], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    errors = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    errors = got["errors"]
     assert len(errors) == len(CASES)
     for case_id, case, errs in zip(CASE_IDS, CASES, errors):
-        assert len(errs) == (5 if case[1] == case[8] else 4), case_id  # grad_weight if depthwise
+        # grad_weight exists for depthwise layers with few output positions
+        assert len(errs) == (5 if _triton_dw_partials(case, got["dw_min_pq"]) else 4), case_id
         assert max(errs) < 1e-5, (case_id, errs)
 
 
@@ -369,6 +384,23 @@ def test_cuda_strided_weight_view_and_repeated_calls(case):
         got = (y.detach(), xx.grad, parent.grad[:k, :cg, 1:1 + ks, 1:1 + ks])
         for a, b in zip(got, ref):
             assert _rel(a.cpu(), b.cpu()) < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_cases_take_both_depthwise_weight_gradient_routes():
+    """The float64 checks below cover both depthwise weight-gradient routes, and the module
+    routes each case as the rule says."""
+    from nasa_lib.ops import _adder_triton
+    min_pq = _adder_triton.CONFIG["dw_conv_wgrad_min_pq"]
+    routes = []
+    for case in CASES:
+        if case[1] != case[8]:
+            continue
+        x, weight, grad_y, stride, padding, groups = _data(case, torch.float32)
+        own = _adder_triton.grad_weight(x.cuda(), weight.cuda(), grad_y.cuda(), stride, padding, groups)
+        assert (own is not None) == _triton_dw_partials(case, min_pq), case
+        routes.append(own is not None)
+    assert set(routes) == {True, False}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

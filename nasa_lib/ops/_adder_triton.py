@@ -23,8 +23,15 @@ partial-sum buffers).
   vs ..._final4.json; other tiles at stride 2 were slower: ..._dx_phase_probe.json).
   Pointwise layers (1x1, stride 1, no padding) have their own input-gradient kernel over
   contiguous positions (2-4x the generic kernel there, measured on an H200).
-* weight gradient, depthwise: ``sum (x - w) * g`` per tap, reduced over positions in registers;
-  dense: cuDNN's convolution backward (weight and bias gradient, ``sum x * g`` and ``sum g``).
+* weight gradient, depthwise with few output positions per plane (``P * Q`` under
+  ``CONFIG["dw_conv_wgrad_min_pq"]``): ``sum (x - w) * g`` per tap, reduced over positions in
+  registers; dense, and depthwise with more positions: the convolution backward (cuDNN's, or
+  PyTorch's depthwise kernel; weight and bias gradient, ``sum x * g`` and ``sum g``).  On the 48
+  depthwise shapes of a Hybrid-All search step (CIFAR layout, batch 128; ``P * Q`` of 16, 64, 256
+  or 1024) the Triton kernel was the faster on every shape with 4x4 outputs and the slower on
+  every other one, up to 2.1x (0.65 vs 0.32 ms at 144 x 32x32 3x3): 36.3 -> 23.5 ms of kernel time
+  per soft search step with the rule (``benchmarks/adder_probes/probe_soft_shapes.py``,
+  ``benchmarks/results/adder_cuda_h200_issue19_soft_shapes_probe.json``).
   (An implicit-GEMM Triton weight gradient, ``tl.dot`` in IEEE FP32, took 1.0-2.2x cuDNN's time
   with its best tile on the 1x1 and small 3x3 layers and 7.5x on 256x256x8x8 3x3:
   ..._wgrad_gemm_probe.json, from benchmarks/adder_probes/, which keeps the variant as a patch.)
@@ -38,16 +45,13 @@ partial-sum buffers).
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
-from ._triton_launch import LAST_COMPILED, grid3 as _grid3, launch as _launch  # noqa: F401 (LAST_COMPILED: benchmarks)
-
-# The interpreter (TRITON_INTERPRET=1, used by the CPU tests) cannot run inline PTX.
-_INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") == "1"
+# _INTERPRETED: under the interpreter (TRITON_INTERPRET=1, used by the CPU tests), which cannot
+# run inline PTX
+from ._triton_launch import _INTERPRETED, LAST_COMPILED, grid3 as _grid3, launch as _launch  # noqa: F401 (LAST_COMPILED: benchmarks)
 # Shape arguments vary from layer to layer: no per-value specialisation (one compile per
 # kernel size / stride / tile, not per shape).
 _SHAPE_ARGS = ["N", "C", "H", "W", "K", "P", "Q", "M", "Cg", "Kg", "mult", "stride", "pad", "n_per_chunk",
@@ -369,9 +373,6 @@ def _dw_scale_kernel(out_ptr, ss_ptr, NUMEL, NPROG, scale, BLOCK: tl.constexpr, 
     tl.store(out_ptr + offs, tl.load(out_ptr + offs, mask=m, other=0.0) * f, mask=m)
 
 
-# ---- launching: _triton_launch.launch (Triton's run() without its ~30-45 us of host time) ----
-
-
 # ---- launch heuristics --------------------------------------------------------------------
 # (BLOCK_M, cap on BLOCK_K / BLOCK_C, num_warps[, num_stages[, maxnreg]]); benchmarks/adder.py
 # --tune times alternatives.  maxnreg caps the registers per thread: the wide tiles (layers of
@@ -380,6 +381,8 @@ def _dw_scale_kernel(out_ptr, ss_ptr, NUMEL, NPROG, scale, BLOCK: tl.constexpr, 
 # they spill some registers to L1 but run more programs per SM: forward 1.38 -> 1.21 ms and input
 # gradient 1.45 -> 1.34 ms on 256x256x8x8 3x3 at batch 256 (adder_probes/probe_maxnreg.py,
 # adder_cuda_h200_issue19_maxnreg_probe.json; other tiles gained less or lost).
+# dw_conv_wgrad_min_pq: depthwise layers with at least this many output positions per plane take
+# the convolution weight gradient, fewer the Triton partial-sum kernel (module docstring).
 # pw_*: the pointwise kernels; min_programs: the dense kernels halve BLOCK_M (to 32) while a
 # launch would have fewer programs than this many per SM.
 # Measured on an H200 (benchmarks/results/adder_cuda_h200_issue19_iter1.json, "tune"): the
@@ -411,7 +414,8 @@ _PLANS_MAX = 1 << 13
 CONFIG = _Config({"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4, None, 128), "fwd_wide_min_programs": 3.0,
           "dx": (128, 32, 4), "dx_wide": (128, 32, 4, None, 128), "dx_strided": (128, 32, 4),
           "pw_dx": (64, 32, 4), "pw_kernels": True,
-          "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22})
+          "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22,
+          "dw_conv_wgrad_min_pq": 64})
 _use_sat_asm = not _INTERPRETED
 ACCEPTS_STRIDED_WEIGHT = True  # adder.py passes weight views as they are (last dim contiguous)
 
@@ -592,12 +596,20 @@ def _depthwise_partials(x, weight, grad_y, stride, padding):
     return part
 
 
+def _dw_partials_pay(x, weight, stride, padding) -> bool:
+    """Whether the weight gradient takes the Triton partial-sum kernel: depthwise layers with few
+    output positions per plane (the convolution weight gradient is faster above; docstring)."""
+    n, c, h, w, k, cg, r, s, p, q = _geometry(x, weight, stride, padding)
+    return cg == 1 and p * q < CONFIG["dw_conv_wgrad_min_pq"]
+
+
 def grad_weight(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
                 padding: int, groups: int) -> torch.Tensor | None:
-    """sum (x_pad - w) * dL/dy for one-input-channel filters (depthwise); None for dense layers,
-    whose weight gradient cuDNN does well (``adder.py`` takes that path)."""
+    """sum (x_pad - w) * dL/dy for depthwise layers with few output positions (_dw_partials_pay);
+    None for the others, whose weight gradient the convolution backward does better
+    (``adder.py`` takes that path)."""
     k, cg, r, s = weight.shape
-    if cg != 1:
+    if not _dw_partials_pay(x, weight, stride, padding):
         return None
     part = _depthwise_partials(x, weight, grad_y, stride, padding)
     return (part[0] if part.shape[0] == 1 else part.sum(0)).view(k, 1, r, s)
@@ -653,10 +665,9 @@ def _run_finish(plan, part, weight, gb, out):
 def _wg_plan(x, weight, stride, padding, eta):
     """(partials plan or None, finish plan or None) of weight_grad_rescaled; ``weight`` has a
     unit last stride.  A finish plan None: the PyTorch-operator path (weights over finish_max)."""
-    k, cg, r, s = weight.shape
     numel = weight.numel()
     small = numel <= CONFIG["finish_max"]
-    if cg == 1:
+    if _dw_partials_pay(x, weight, stride, padding):
         partials = _partials_plan(x, weight, stride, padding)
         return partials, (_finish_plan(weight, False, partials[0][0], numel, eta) if small else None)
     return None, (_finish_plan(weight, True, 1, numel, eta) if small else None)
@@ -665,8 +676,8 @@ def _wg_plan(x, weight, stride, padding, eta):
 def weight_grad_rescaled(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor, stride: int,
                          padding: int, groups: int, eta: float | None) -> torch.Tensor:
     """The AdderNet weight gradient, rescaled to norm eta * sqrt(numel) (eta None: unscaled), in
-    few launches: depthwise, the partial-sum kernel and one finishing program; dense, one cuDNN
-    convolution backward (weight and bias gradients) and one finishing program, or PyTorch
+    few launches: depthwise with few positions, the partial-sum kernel and one finishing program;
+    the others, one convolution backward (weight and bias gradients) and one finishing program, or PyTorch
     operators for weights larger than CONFIG["finish_max"].  Weights up to
     CONFIG["finish_one_program_max"] elements are finished by one program (one launch), larger
     ones by a combine and a scale kernel over many programs."""
@@ -674,7 +685,7 @@ def weight_grad_rescaled(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Te
     weight = _unit_last_stride(weight)
     partials, finish = _cached_plan(sig, _wg_plan, x, weight, stride, padding, eta)
     k, cg, r, s = weight.shape
-    if partials is not None:  # depthwise
+    if partials is not None:  # depthwise, few positions
         part = torch.empty(partials[0], dtype=torch.float32, device=x.device)
         _go(partials[1], (x, weight, grad_y, part))
         if finish is not None:  # a weight-sized output; the partials are freed after
