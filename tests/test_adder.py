@@ -34,13 +34,13 @@ CASES = [
     (2, 4, 6, 6, 8, 3, 1, 1, 4),   # depthwise with channel multiplier 2
     (2, 7, 5, 5, 9, 1, 1, 0, 1),   # pointwise
     (1, 3, 8, 8, 4, 2, 3, 1, 1),   # stride 3, even kernel
-    # depthwise with >= 64 output positions per plane: on CUDA the weight gradient takes the
+    # depthwise with 256 output positions per plane: on CUDA the weight gradient takes the
     # convolution backward, not the Triton partial sums (_adder_triton.CONFIG["dw_conv_wgrad_min_pq"])
-    (2, 6, 9, 9, 6, 3, 1, 1, 6),
-    (2, 3, 8, 8, 6, 5, 1, 2, 3),
+    (2, 3, 16, 16, 3, 3, 1, 1, 3),
+    (1, 2, 16, 16, 4, 5, 1, 2, 2),
 ]
-CASE_IDS = ["dense", "dense-s2", "g2-nopad", "g2-s2", "dw5-s2", "dw-mult2", "1x1", "k2-s3", "dw-9x9",
-            "dw5-mult2-8x8"]
+CASE_IDS = ["dense", "dense-s2", "g2-nopad", "g2-s2", "dw5-s2", "dw-mult2", "1x1", "k2-s3", "dw-16x16",
+            "dw5-mult2-16x16"]
 CPU_BACKENDS = ["native", "torch"] if _adder_cpu.available() else ["torch"]
 
 

@@ -28,10 +28,14 @@ partial-sum buffers).
   registers; dense, and depthwise with more positions: the convolution backward (cuDNN's, or
   PyTorch's depthwise kernel; weight and bias gradient, ``sum x * g`` and ``sum g``).  On the 48
   depthwise shapes of a Hybrid-All search step (CIFAR layout, batch 128; ``P * Q`` of 16, 64, 256
-  or 1024) the Triton kernel was the faster on every shape with 4x4 outputs and the slower on
-  every other one, up to 2.1x (0.65 vs 0.32 ms at 144 x 32x32 3x3): 36.3 -> 23.5 ms of kernel time
-  per soft search step with the rule (``benchmarks/adder_probes/probe_soft_shapes.py``,
-  ``benchmarks/results/adder_cuda_h200_issue19_soft_shapes_probe.json``).
+  or 1024) the Triton kernel's GPU time was the shorter on every shape with 4x4 outputs and the
+  longer on every other one, up to 2.1x (0.65 vs 0.32 ms at 144 x 32x32 3x3)
+  (``benchmarks/adder_probes/probe_soft_shapes.py``,
+  ``benchmarks/results/adder_cuda_h200_issue19_soft_shapes_probe.json``).  But the convolution
+  backward costs the host more per call, and an 8x8-output layer gains at most a few us of GPU time
+  (192 x 8x8 3x3: a whole isolated forward + backward 13 % slower through it; ``..._ab_dw_wgrad_64.json``
+  from ``benchmarks/adder_probes/ab_dw_wgrad_route.py``), so the threshold is 256 positions:
+  36.3 -> 25.4 ms of kernel time per soft search step (23.5 at 64).
   (An implicit-GEMM Triton weight gradient, ``tl.dot`` in IEEE FP32, took 1.0-2.2x cuDNN's time
   with its best tile on the 1x1 and small 3x3 layers and 7.5x on 256x256x8x8 3x3:
   ..._wgrad_gemm_probe.json, from benchmarks/adder_probes/, which keeps the variant as a patch.)
@@ -415,7 +419,7 @@ CONFIG = _Config({"fwd": (128, 32, 4), "fwd_wide": (64, 128, 4, None, 128), "fwd
           "dx": (128, 32, 4), "dx_wide": (128, 32, 4, None, 128), "dx_strided": (128, 32, 4),
           "pw_dx": (64, 32, 4), "pw_kernels": True,
           "min_programs": 0.0, "dw_block": 256, "finish_one_program_max": 8192, "finish_max": 1 << 22,
-          "dw_conv_wgrad_min_pq": 64})
+          "dw_conv_wgrad_min_pq": 256})
 _use_sat_asm = not _INTERPRETED
 ACCEPTS_STRIDED_WEIGHT = True  # adder.py passes weight views as they are (last dim contiguous)
 
