@@ -4,9 +4,9 @@ move, on CUDA.
     python3 benchmarks/soft_step_floor.py --out benchmarks/results/soft_step_floor_h200_issue19.json
 
 The two spaces do not do the same work per step: OnlyConv's layers have 8 convolution candidates
-(one weight block each under ``elastic`` sharing: the expand and depthwise stages computed once per
-block), Hybrid-All's have 6 convolution, 6 shift and 6 adder candidates (three blocks, three times
-the shared stages).  To separate the space's composition from the adder kernels' speed, this times
+(under the default ``elastic`` sharing one weight block per layer, whose expand and depthwise
+stages are computed once for all of them), Hybrid-All's have 6 convolution, 6 shift and 6 adder
+candidates (three blocks per layer, three times the shared stages).  To separate the space's composition from the adder kernels' speed, this times
 three variants on the same supernet step (``benchmarks/adder.py``'s, CIFAR layout, batch 128):
 
 * ``OnlyConv`` and ``Hybrid-All`` as they are;
