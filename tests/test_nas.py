@@ -235,7 +235,7 @@ def test_hard_mode_offset_correction_keeps_inactive_probabilities(tmp_path):
         p = torch.softmax(alpha.detach().double(), 0)
         n = alpha.numel()
         inactive = sorted(p.tolist())  # the two moved ones are the extremes
-        moved = [i for i in range(n) if abs(float(alpha[i]) - 1e-3) > 1e-7]
+        moved = [i for i in range(n) if abs(float(alpha.detach()[i]) - 1e-3) > 1e-7]
         assert len(moved) in (0, 2)
         if moved:
             rest = sum(p[i] for i in range(n) if i not in moved)
