@@ -667,6 +667,36 @@ def interleaved_rounds(variants: dict, device, rounds: int, steps: int, first_st
     return per_round, i
 
 
+def search_step_cli(doc: str, run_mode, describe, rounds: int) -> None:
+    """The command line of the search-step benchmarks (``shift_quant_fused.py``,
+    ``soft_step_floor.py``): per mode (soft, hard) ``run_mode(mode, device, batch, rounds, steps)``,
+    the line ``describe(record)`` printed, and the report (versions, the method: ``doc`` from its
+    third paragraph on, the records by mode) written after every mode, so a run cut short keeps
+    what it measured."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--modes", default="soft,hard")
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--soft-steps", type=int, default=3)
+    ap.add_argument("--hard-steps", type=int, default=10)
+    ap.add_argument("--device", default="cuda", help="cpu: a smoke test of this script only")
+    args = ap.parse_args()
+    fp32_settings()
+    dev = torch.device(args.device)
+    report = {"versions": versions(dev), "method": doc.split("\n\n", 2)[2].strip(), "modes": {}}
+    for mode in args.modes.split(","):
+        steps = args.soft_steps if mode == "soft" else args.hard_steps
+        rec = run_mode(mode, dev, args.batch, args.rounds, steps)
+        report["modes"][mode] = rec
+        print(mode, describe(rec), flush=True)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1)
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+
+
 def profile_cuda(shapes) -> dict:
     """torch.profiler summary of one adder forward+backward per shape: GPU time per kernel and
     the host time of the whole call."""

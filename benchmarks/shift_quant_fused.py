@@ -14,13 +14,9 @@ variant counts its kernel launches.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
-
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adder as B  # noqa: E402
@@ -75,32 +71,15 @@ def run_mode(mode: str, device, batch: int, rounds: int, steps: int) -> dict:
             "kernel_launches_per_step": launches}
 
 
+def describe(rec: dict) -> str:
+    return (f"{({k: round(v, 1) for k, v in rec['ms_per_step_median'].items()})} ratio to OnlyConv, "
+            f"median of rounds: {({k: round(v, 3) for k, v in rec['ratio_to_OnlyConv_median_of_rounds'].items()})} "
+            f"fused / pytorch: {round(rec['fused_over_pytorch_median_of_rounds'], 3)} "
+            f"{rec['kernel_launches_per_step']}")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--modes", default="soft,hard")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--soft-steps", type=int, default=3)
-    ap.add_argument("--hard-steps", type=int, default=10)
-    ap.add_argument("--device", default="cuda", help="cpu: a smoke test of this script only")
-    args = ap.parse_args()
-    B.fp32_settings()
-    dev = torch.device(args.device)
-    report = {"versions": B.versions(dev), "method": __doc__.split("\n\n")[2].strip(), "modes": {}}
-    for mode in args.modes.split(","):
-        steps = args.soft_steps if mode == "soft" else args.hard_steps
-        rec = run_mode(mode, dev, args.batch, args.rounds, steps)
-        report["modes"][mode] = rec
-        print(mode, {k: round(v, 1) for k, v in rec["ms_per_step_median"].items()},
-              "ratio to OnlyConv, median of rounds:",
-              {k: round(v, 3) for k, v in rec["ratio_to_OnlyConv_median_of_rounds"].items()},
-              "fused / pytorch:", round(rec["fused_over_pytorch_median_of_rounds"], 3),
-              rec["kernel_launches_per_step"], flush=True)
-        torch.cuda.empty_cache() if dev.type == "cuda" else None
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
+    B.search_step_cli(__doc__, run_mode, describe, rounds=5)
 
 
 if __name__ == "__main__":

@@ -24,13 +24,10 @@ cost) and its kernel launches.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
 
-import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,32 +81,16 @@ def run_mode(mode: str, device, batch: int, rounds: int, steps: int) -> dict:
             "profile": profiles}
 
 
+def describe(rec: dict) -> str:
+    wall = {k: f"{v['median']:.2f} [{v['min']:.2f}, {v['max']:.2f}]" for k, v in rec["wall_ratio"].items()}
+    return (f"ms/step {({k: round(v, 1) for k, v in rec['ms_per_step_median'].items()})} "
+            f"wall ratios (median [min, max] of rounds): {wall} "
+            f"kernel ms {({k: round(v, 1) for k, v in rec['kernel_ms_per_step'].items()})} "
+            f"kernel ratios {({k: v and round(v, 2) for k, v in rec['kernel_ratio'].items()})}")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--modes", default="soft,hard")
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--soft-steps", type=int, default=3)
-    ap.add_argument("--hard-steps", type=int, default=10)
-    ap.add_argument("--device", default="cuda", help="cpu: a smoke test of this script only")
-    args = ap.parse_args()
-    B.fp32_settings()
-    dev = torch.device(args.device)
-    report = {"versions": B.versions(dev), "method": __doc__.split("\n\n", 2)[2].strip(), "modes": {}}
-    for mode in args.modes.split(","):
-        steps = args.soft_steps if mode == "soft" else args.hard_steps
-        rec = run_mode(mode, dev, args.batch, args.rounds, steps)
-        report["modes"][mode] = rec
-        print(mode, "ms/step", {k: round(v, 1) for k, v in rec["ms_per_step_median"].items()},
-              "wall ratios (median [min, max] of rounds):",
-              {k: f"{v['median']:.2f} [{v['min']:.2f}, {v['max']:.2f}]" for k, v in rec["wall_ratio"].items()},
-              "kernel ms", {k: round(v, 1) for k, v in rec["kernel_ms_per_step"].items()},
-              "kernel ratios", {k: v and round(v, 2) for k, v in rec["kernel_ratio"].items()}, flush=True)
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as f:  # after every mode, so a run cut short keeps what it measured
-            json.dump(report, f, indent=1)
-        torch.cuda.empty_cache() if dev.type == "cuda" else None
+    B.search_step_cli(__doc__, run_mode, describe, rounds=7)
 
 
 if __name__ == "__main__":
