@@ -195,6 +195,12 @@ def test_declared_dependencies_cover_every_file_each_stage_imports_reads_and_wri
             if path == "nasa_lib/_trace.py" or path.startswith(ckpt + "/") or path == ckpt \
                     or (full.exists() and full.is_dir()) or path.startswith("__editable__"):
                 continue
+            # the audit hook sees every open attempt, also of files that are not there: the kernel
+            # looking up a compiled (Cython) module's source by its relative name, e.g.
+            # "zmq/backend/cython/_zmq.py", now and then while formatting a traceback (CI, once);
+            # an open that found no file read nothing
+            if kind == "r" and not full.exists():
+                continue
             if kind == "r" and not (path == "params.yaml" or _covered(path, deps) or _covered(path, outs)):
                 problems.append(f"{names[stem]} reads {path}, not a declared dependency")
             if kind == "w" and not _covered(path, outs):
