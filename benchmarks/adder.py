@@ -13,8 +13,8 @@ figure.  Per shape (N, C, H=W, K, kernel, stride, groups; padding = kernel // 2)
   forward + backward (both gradients), median of repeated runs after warm-up (CUDA events on the
   GPU, where conv's and the adder's forward + backward run in 9 interleaved rounds and the
   forward + backward ratio is the median of the per-round ratios, with their range: the host's
-  speed drifts within a run, and the small layers' time is mostly the host's; on the CPU ``perf_counter``, conv and adder interleaved over 15 rounds so a shared CPU's
-  load hits both alike, with the minima recorded too, and the slow references over 3 rounds;
+  speed drifts within a run, and the small layers' time is mostly the host's; on the CPU
+  ``perf_counter``, conv and adder interleaved over 15 rounds so a shared CPU's load hits both alike, with the minima recorded too, and the slow references over 3 rounds;
   on CPU also the pure-torch fallback path, ``torch_chunked``);
 * peak memory of one forward + backward: on CUDA ``max_memory_allocated`` minus the memory held
   before the call (inputs, weights, upstream gradient), so it counts the output, both gradients,
@@ -374,14 +374,13 @@ def bench_shape(shape, device, unfold_limit_gb: float) -> dict:
         rec["unfold_note"] = (f"unfold reference not run: its difference tensor alone is "
                               f"{unfold_gb:.1f} GB and forward+backward holds about four "
                               f"(limit {unfold_limit_gb:.0f} GB)")
-    rec["ratios"] = {
-        "adder_over_conv_forward": fwd["adder"] / fwd["conv"],
-        "adder_over_conv_forward_backward": fb["adder"] / fb["conv"],
-    }
-    if "forward_backward_rounds_ms" in rec:
+    rec["ratios"] = {"adder_over_conv_forward": fwd["adder"] / fwd["conv"]}
+    if "forward_backward_rounds_ms" in rec:  # CUDA: the median of the per-round ratios
         per_round = ratio_rounds(rec["forward_backward_rounds_ms"]["adder"], rec["forward_backward_rounds_ms"]["conv"])
         rec["ratios"]["adder_over_conv_forward_backward"] = per_round["median"]
         rec["ratios"]["adder_over_conv_forward_backward_range"] = [per_round["min"], per_round["max"]]
+    else:
+        rec["ratios"]["adder_over_conv_forward_backward"] = fb["adder"] / fb["conv"]
     if run_unfold:
         rec["ratios"]["unfold_over_adder_forward_backward"] = fb["unfold"] / fb["adder"]
     if "peer" in fb:
